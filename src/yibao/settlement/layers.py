@@ -1,0 +1,79 @@
+"""Cumulative layers (settlement.md §2): yearly bases, bands, deductibles and caps.
+
+A cumulative layer keeps a yearly base x. Its payout rule is
+F(x) = Σ ratio_k × (the part of max(0, x − D) inside band k), and an encounter moving the base
+from x0 to x1 pays min(round(F(x1)) − round(F(x0)), cap − paid so far). F is exact; only the
+two values of F are rounded (half-up, to the fen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from yibao.money import Exact, fmt_exact_yuan, fmt_percent, fmt_yuan, round_half_up
+
+
+@dataclass(frozen=True, slots=True)
+class BandRule:
+    upto: int | None  # fen above the deductible where this band ends; None = no end
+    ratio: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class CumulativeRule:
+    deductible: Exact  # fen
+    bands: tuple[BandRule, ...]
+    cap: int | None  # fen per year; None = no cap
+
+    def payout(self, x: Exact) -> Exact:
+        """F(x): exact payout for a yearly base of x fen."""
+        above = x - self.deductible
+        if above <= 0:
+            return 0
+        total: Exact = 0
+        start = 0
+        for band in self.bands:
+            end = band.upto
+            part = (min(above, end) if end is not None else above) - start
+            if part <= 0:
+                break
+            total += band.ratio * part
+            if end is None:
+                break
+            start = end
+        return total
+
+
+@dataclass(frozen=True, slots=True)
+class LayerStep:
+    base_before: Exact
+    base_after: Exact
+    due: int  # round(F(x1)) − round(F(x0))
+    cap_remaining: int | None
+    pay: int
+
+
+def run_cumulative(rule: CumulativeRule, base_before: Exact, base_added: Exact, paid_before: int) -> LayerStep:
+    """Pay what moving the yearly base from x0 to x0 + added is worth, within the cap."""
+    base_after = base_before + base_added
+    due = round_half_up(rule.payout(base_after)) - round_half_up(rule.payout(base_before))
+    due = max(due, 0)
+    if rule.cap is None:
+        return LayerStep(base_before, base_after, due, None, due)
+    remaining = max(rule.cap - paid_before, 0)
+    return LayerStep(base_before, base_after, due, remaining, min(due, remaining))
+
+
+def describe_bands(rule: CumulativeRule) -> str:
+    """'起付线15000.00元；0–50000元 60%，50000–100000元 70%，100000元以上 80%'."""
+    parts = []
+    start = 0
+    for band in rule.bands:
+        if band.upto is None:
+            parts.append(f"{fmt_yuan(start)[:-3]}元以上{fmt_percent(band.ratio)}")
+        else:
+            parts.append(f"{fmt_yuan(start)[:-3]}–{fmt_yuan(band.upto)[:-3]}元{fmt_percent(band.ratio)}")
+            start = band.upto
+    text = "，".join(parts)
+    return f"起付线{fmt_exact_yuan(rule.deductible)}元（年度累计）；起付线以上{text}"
