@@ -128,7 +128,7 @@ def settle(claim: Claim, policy: ResolvedPolicy, state: YearState) -> Settlement
     if category is None or category not in scheme.basic.benefits:
         why = f"医疗类别 {claim.med_type} 不在政策 {policy.id} 险种 {person.insutype} 的支付范围内，各项基金均不支付"
         ctx.trace.append(why)
-        ctx.rows.append(FundRow("basic", scheme.basic.fund_pay_type, totals.inscp_scp_amt, None, 0, why))
+        ctx.rows.append(FundRow("basic", scheme.basic.fund_pay_type, totals.inscp_scp_amt, None, 0, why, counted=False))
         dedc, pool_prop = 0, Fraction(0)
     else:
         if category == "inpatient":
@@ -309,7 +309,7 @@ def _assistance(ctx: _Ctx, layer: AssistanceLayer) -> None:
     if layer.exclude_out_of_region_without_referral and not ctx.in_region and not claim.referred:
         why = f"{name}：统筹区外就医且无转诊备案，医疗救助不予支付"
         ctx.trace.append("医疗救助: " + why)
-        ctx.rows.append(FundRow("assistance", layer.fund_pay_type, 0, None, 0, why))
+        ctx.rows.append(FundRow("assistance", layer.fund_pay_type, 0, None, 0, why, counted=False))
         return
     before = sum(ctx.paid.get(k, 0) for k in ("hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay"))
     base = ctx.totals.inscp_scp_amt - before

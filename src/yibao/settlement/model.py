@@ -176,6 +176,7 @@ class FundRow:
     cap_remaining: int | None  # cap left before this encounter; None when uncapped
     payamt: int
     proc_info: str
+    counted: bool = True  # were base and payment added to the yearly accumulators
 
     @property
     def name(self) -> str:
