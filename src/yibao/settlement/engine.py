@@ -174,7 +174,7 @@ def _basic(ctx: _Ctx, benefit: BasicBenefit, category: str) -> tuple[int, Fracti
         notes.append("退休人员比例")
     level_ratio = level_lookup(ratio_table, inst.level)
     cap = _fen(layer.cap)
-    paid_before = ctx.state.layer(layer.fund_pay_type).paid
+    paid_before = ctx.state.peek(layer.fund_pay_type).paid
     cap_remaining = None if cap is None else max(cap - paid_before, 0)
 
     if level_ratio is None:
@@ -321,7 +321,7 @@ def _assistance(ctx: _Ctx, layer: AssistanceLayer) -> None:
 def _cumulative(
     ctx: _Ctx, kind: str, fund_pay_type: str, rule: CumulativeRule, base: Exact, why: str, label: str
 ) -> None:
-    acc = ctx.state.layer(fund_pay_type)
+    acc = ctx.state.peek(fund_pay_type)
     step = run_cumulative(rule, acc.base, base, acc.paid)
     text = (
         f"{why}；本年累计计算基数由{fmt_exact_yuan(step.base_before)}元增至{fmt_exact_yuan(step.base_after)}元，"

@@ -154,6 +154,10 @@ class YearState:
     admissions: int = 0
     layers: dict[str, LayerAccum] = field(default_factory=dict)
 
+    def peek(self, key: str) -> LayerAccum:
+        """The layer's position, without adding an entry for a layer not yet used."""
+        return self.layers.get(key) or LayerAccum()
+
     def layer(self, key: str) -> LayerAccum:
         acc = self.layers.get(key)
         if acc is None:
