@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -306,6 +307,7 @@ filings = Table(
     Column("status", String(12), nullable=False, default="valid"),
     Column("fixmedins_code", String(30)),
     Column("msgid", String(40)),
+    Column("detail", Text),  # the filing's other fields as JSON (2503/2505: tel, addr, names, memo …)
 )
 
 sign_ins = Table(
@@ -333,6 +335,71 @@ request_log = Table(
     Column("received_at", DateTime, nullable=False),
     Column("ref_id", String(30)),  # the business object it made (mdtrt_id, setl_id …)
     PrimaryKeyConstraint("fixmedins_code", "msgid"),
+)
+
+# ── the HTTP gateway, files and the bureau API ────────────────────────────────────────────────
+
+# Access keys of the service gateway (chs-interface.md §1.3): one or more per institution. The
+# secret is kept because the gateway must recompute HMACs with it.
+gateway_keys = Table(
+    "gateway_keys",
+    metadata,
+    Column("access_key", String(64), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("fixmedins_code", String(30), nullable=False, index=True),
+    Column("algorithm", String(12), nullable=False, default="HMAC-SHA1"),  # HMAC-SHA1 | HMAC-SM3
+    Column("sm2_public_key", String(200)),  # when set, the body must carry an SM2 signature
+    Column("status", String(12), nullable=False, default="active"),  # active | revoked
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+# Files moved by 9101 (upload) and 9102 (download): institutions' uploads, 3202 result files and
+# catalogue downloads (owner 'plc').
+interface_files = Table(
+    "interface_files",
+    metadata,
+    Column("file_qury_no", String(30), primary_key=True),
+    Column("owner", String(30), nullable=False),  # a fixmedins_code, or 'plc' for public files
+    Column("filename", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # upload | reconcile_result | catalogue
+    Column("infno", String(6)),
+    Column("content", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data_cnt", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("dld_endtime", DateTime, nullable=False),
+    Index("ix_interface_files_owner", "owner", "created_at"),
+)
+
+# Code lists other than the insurance catalogue, served by the catalogue downloads: diseases
+# (1307), operations (1308), 门慢门特 diseases (1309), 按病种付费 (1310), 日间手术 (1311),
+# tumour morphology (1313), TCM diseases (1314) and syndromes (1315).
+code_lists = Table(
+    "code_lists",
+    metadata,
+    Column("list_kind", String(20), nullable=False),
+    Column("code", String(50), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("ver", String(20), nullable=False, default="0"),
+    Column("begndate", Date),
+    Column("enddate", Date),
+    Column("vali_flag", String(3), nullable=False, default="1"),
+    Column("memo", String(500)),
+    PrimaryKeyConstraint("list_kind", "code"),
+)
+
+# Users of the bureau's REST API. Roles: agent 经办, supervisor 监管, fund 基金, admin 管理员.
+api_users = Table(
+    "api_users",
+    metadata,
+    Column("username", String(50), primary_key=True),
+    Column("display_name", String(50), nullable=False, default=""),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(12), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
 )
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]
