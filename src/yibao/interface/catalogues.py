@@ -19,7 +19,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.engine import Connection
 
 from yibao.storage import schema as s
@@ -106,5 +106,5 @@ def upsert_code_list(conn: Connection, list_kind: str, entries: Iterable[dict[st
 
 def valid_on(table, on: dt.date | None):
     if on is None:
-        return and_()
+        return true()
     return and_(or_(table.c.begndate.is_(None), table.c.begndate <= on), or_(table.c.enddate.is_(None), table.c.enddate >= on))

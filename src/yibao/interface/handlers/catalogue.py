@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from yibao.storage import schema as s
@@ -22,10 +22,12 @@ MAX_PAGE_SIZE = 1000
 
 
 def _version(data: dict[str, Any]) -> str:
-    ver = opt_str(data, "ver", 20) or cat.INITIAL_VERSION
+    """The version the institution holds; "" (before everything) for none or the initial version
+    ("0", "v0000" as the SDK writes it). Rows without a version count as version "0"."""
+    ver = opt_str(data, "ver", 20) or ""
     if ver.lower().startswith("v") and ver[1:].isdigit():
-        ver = cat.INITIAL_VERSION if int(ver[1:]) == 0 else ver[1:]  # "v0000", the SDK's initial version
-    return ver
+        ver = ver[1:]
+    return "" if ver.strip("0") == "" else ver
 
 
 def download(call: Call) -> dict[str, Any]:
@@ -154,11 +156,11 @@ def query_institution_match(call: Call) -> dict[str, Any]:
     page_num, page_size = _paging(data)
     f, e = s.fee_lines, s.encounters
     query = (
-        select(distinct(f.c.medins_list_codg).label("medins_list_codg"), f.c.med_list_codg)
+        select(f.c.medins_list_codg, f.c.med_list_codg).distinct()
         .select_from(f.join(e, e.c.mdtrt_id == f.c.mdtrt_id))
         .where(e.c.fixmedins_code == call.fixmedins_code)
         .where(f.c.medins_list_codg.is_not(None))
-        .order_by("medins_list_codg", f.c.med_list_codg)
+        .order_by(f.c.medins_list_codg, f.c.med_list_codg)
     )
     code = opt_str(data, "medins_list_codg", 150)
     if code:

@@ -92,7 +92,8 @@ def file_designated(call: Call) -> dict[str, Any]:
     req_str(data, "fix_srt_no", 3)
     target = req_str(data, "fixmedins_code", 30)
     req_str(data, "fixmedins_name", 200)
-    if call.platform.reference.institution(target) is None:
+    known = call.conn.execute(select(s.institutions.c.fixmedins_code).where(s.institutions.c.fixmedins_code == target)).first()
+    if known is None:  # read on this transaction's connection: a second one would wait for SQLite's write lock
         raise InterfaceError(f"备案的定点医药机构 fixmedins_code {target} 不存在", field="fixmedins_code")
     begndate, enddate = _dates(data)
     existing = _overlapping(call, psn_no, "designated", s.filings.c.reflin_medins_no, target, begndate, enddate)
