@@ -10,7 +10,7 @@ import pytest
 import simplejson
 from sqlalchemy import func, select
 
-from conftest import DAY, HOSPITAL, PHARMACY, TOWNSHIP, http_client
+from httpkit import DAY, HOSPITAL, PHARMACY, TOWNSHIP, http_client
 from yibao.interface import gateway
 from yibao.interface.client import InterfaceClient
 from yibao.interface.gateway import sign, signed_headers
@@ -136,7 +136,7 @@ def test_sm2_signed_bodies(server, world, hospital):
 
 
 def test_no_auth_mode_serves_without_headers(world, tmp_path):
-    from conftest import LiveServer
+    from httpkit import LiveServer
     from yibao.interface.server import create_app
 
     live = LiveServer(create_app(world, auth=False, data_dir=tmp_path, api=False))

@@ -12,7 +12,7 @@ from decimal import Decimal
 import httpx
 from sqlalchemy import func, select
 
-from conftest import HOSPITAL, TOWNSHIP
+from httpkit import HOSPITAL, TOWNSHIP
 from yibao.storage import schema as s
 
 

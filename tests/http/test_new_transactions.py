@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from conftest import HOSPITAL, PHARMACY, http_client
+from httpkit import HOSPITAL, PHARMACY, http_client
 from yibao.interface import catalogues, prereview
 from yibao.storage import schema as s
 

@@ -8,6 +8,7 @@ and what to do next. Money leaves as exact decimal numbers (yuan, two places).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -25,6 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -178,17 +180,24 @@ def create_api(engine: Engine, *, secret: str | None = None, data_dir: Path | No
 
     def read(fn: Callable[..., Any], *args: Any) -> Any:
         def run() -> Any:
-            with engine.connect() as conn:
+            with _refusing_bad_data(), engine.connect() as conn:
                 return fn(conn, *args)
 
         return run_in_threadpool(run)
 
     def write(fn: Callable[..., Any], *args: Any) -> Any:
         def run() -> Any:
-            with engine.begin() as conn:
+            with _refusing_bad_data(), engine.begin() as conn:
                 return fn(conn, *args)
 
         return run_in_threadpool(run)
+
+    @api.middleware("http")
+    async def _no_nul(request: Request, call_next):
+        raw = request.scope.get("path", "") + request.scope.get("query_string", b"").decode("latin-1")
+        if "\x00" in raw or "%00" in raw:
+            return out({"code": 400, "message": "请求中含有不允许的 NUL 字符", "next": "去掉请求路径或参数中的 NUL（\\u0000）字符后重试"}, 400)
+        return await call_next(request)
 
     # ── login and users ─────────────────────────────────────────────────────────────────────
 
@@ -352,6 +361,7 @@ def create_api(engine: Engine, *, secret: str | None = None, data_dir: Path | No
     async def _import_catalogue(entries: list[dict[str, Any]]) -> int:
         from yibao.registry import store
 
+        _no_duplicates([e["med_list_codg"] for e in entries], "目录编码")
         try:
             count = await write(store.upsert_catalogue, entries)
         except ValueError as exc:
@@ -378,6 +388,7 @@ def create_api(engine: Engine, *, secret: str | None = None, data_dir: Path | No
         _kind(list_kind)
         from yibao.interface.catalogues import upsert_code_list
 
+        _no_duplicates([e.code for e in body.items], "代码")
         count = await write(upsert_code_list, list_kind, [e.model_dump() for e in body.items])
         return out({"list_kind": list_kind, "imported": count})
 
@@ -537,6 +548,17 @@ def create_api(engine: Engine, *, secret: str | None = None, data_dir: Path | No
     return api
 
 
+@contextlib.contextmanager
+def _refusing_bad_data():
+    """Values the database will not store (a NUL character, a number out of range) are the
+    caller's mistake: answer 400, not 500."""
+    try:
+        yield
+    except DataError as exc:
+        raise ApiError(400, f"数据不合法，数据库拒绝保存或查询：{str(exc.orig).splitlines()[0][:150]}",
+                       "检查请求中的文字（不能含 NUL 字符）和数字范围后重试") from None
+
+
 # ── helpers ─────────────────────────────────────────────────────────────────────────────────────
 
 MONEY_COLUMNS = {c.name for t in (s.settlements, s.settlement_funds, s.fee_lines) for c in t.c if type(c.type).__name__ == "Money"}
@@ -558,6 +580,14 @@ def _person(row: Any) -> dict[str, Any]:
 def _kind(list_kind: str) -> None:
     if list_kind not in CODE_LIST_KINDS:
         raise ApiError(404, f"没有代码目录 {list_kind}", "可用：" + "、".join(f"{k}（{v}）" for k, v in CODE_LIST_KINDS.items()))
+
+
+def _no_duplicates(codes: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for code in codes:
+        if code in seen:
+            raise ApiError(400, f"{what} {code[:50]} 在本次导入中重复出现", "每个编码只保留一行后重新导入")
+        seen.add(code)
 
 
 def _need_filter(*filters: Any) -> None:

@@ -132,7 +132,7 @@ def list_command(
     for r in rows:
         table.add_row(r.fixmedins_code, r.access_key, r.algorithm, "是" if r.sm2_public_key else "", r.status,
                       f"{r.created_at:%Y-%m-%d %H:%M}", f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "")
-    Console().print(table)
+    Console(width=max(Console().width, 140)).print(table)  # keys are long: never wrap them
 
 
 @keys_app.command("revoke")
