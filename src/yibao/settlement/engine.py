@@ -18,7 +18,7 @@ from yibao.money import Exact, fmt_exact_yuan, fmt_percent, fmt_yuan, round_half
 from yibao.policy.schema import ResolvedPolicy
 
 from .compiled import BenefitRule, CompiledPolicy, CompiledScheme, compile_policy, level_value
-from .layers import CumulativeRule, describe_bands, run_cumulative
+from .layers import CumulativeRule, describe_bands, mul_round, run_cumulative
 from .model import ASSISTANCE_NAMES, LEVEL_NAMES, Claim, FundRow, SettlementResult, StateDelta, Totals, YearState
 
 ZERO = Fraction(0)
@@ -134,7 +134,7 @@ def _basic(chain: _Chain, benefit: BenefitRule, category: str) -> tuple[int, Fra
     factor = benefit.later_factor
     reduced = category == "inpatient" and nth >= 2 and factor != ONE
     if reduced:
-        deductible = round_half_up(deductible * factor)
+        deductible = mul_round(deductible, factor)
     dedc = min(inscp, deductible) if inscp > 0 else 0
 
     table = benefit.ratio
@@ -169,7 +169,7 @@ def _basic(chain: _Chain, benefit: BenefitRule, category: str) -> tuple[int, Fra
         ratio -= cut
     ratio = min(max(ratio, ZERO), ONE)
 
-    due = round_half_up((inscp - dedc) * ratio) if inscp > dedc else 0
+    due = mul_round(inscp - dedc, ratio) if inscp > dedc else 0
     pay = due if cap_remaining is None else min(due, cap_remaining)
 
     def explain() -> str:
