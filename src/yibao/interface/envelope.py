@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -56,7 +57,17 @@ def _text(env: dict[str, Any], key: str, *, required: bool, max_len: int) -> str
 
 
 def canonical_json(value: Any) -> str:
-    return simplejson.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), use_decimal=True)
+    """Exact JSON (Decimals written as numbers, unchanged) — for stored and sent answers."""
+    return simplejson.dumps(value, ensure_ascii=False, separators=(",", ":"), use_decimal=True)
+
+
+def body_digest(infno: str, body: Any) -> str:
+    """A fingerprint of a request body that does not depend on key order or number spelling.
+
+    Numbers are compared by their text (1.5 and "1.5" are the same body), which is what a
+    retry of the same message produces."""
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{infno}\n{text}".encode()).hexdigest()
 
 
 def parse_request(env: Any) -> Request:
@@ -69,7 +80,9 @@ def parse_request(env: Any) -> Request:
     fixmedins_code = _text(env, "fixmedins_code", required=True, max_len=30)
     inf_time_text = _text(env, "inf_time", required=True, max_len=19)
     try:
-        inf_time = dt.datetime.strptime(inf_time_text, "%Y-%m-%d %H:%M:%S")
+        if len(inf_time_text) != 19 or inf_time_text[10] != " ":
+            raise ValueError(inf_time_text)
+        inf_time = dt.datetime.fromisoformat(inf_time_text)
     except ValueError:
         raise InterfaceError(
             f"交易时间 inf_time 格式应为 yyyy-MM-dd HH:mm:ss，实际为 {inf_time_text}", field="inf_time"
@@ -85,7 +98,7 @@ def parse_request(env: Any) -> Request:
         raw_input = {}
     if not isinstance(raw_input, dict):
         raise InterfaceError("交易输入 input 应为 JSON 对象", field="input")
-    body_sha = hashlib.sha256(f"{infno}\n{canonical_json(raw_input)}".encode()).hexdigest()
+    body_sha = body_digest(infno, raw_input)
     return Request(
         infno=infno,
         msgid=msgid,

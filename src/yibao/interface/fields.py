@@ -98,11 +98,12 @@ def datetime_field(data: Mapping[str, Any], key: str, *, required: bool = True) 
         if required:
             raise InterfaceError(f"缺少必填时间字段 {key}", field=key)
         return None
-    for fmt in (DATETIME_FMT, "%Y-%m-%d"):
+    if len(value) in (10, 19) and value[4:5] == "-" and value[7:8] == "-":
         try:
-            return dt.datetime.strptime(value, fmt)
+            # fromisoformat is ~30× faster than strptime; the shape is checked above.
+            return dt.datetime.fromisoformat(value)
         except ValueError:
-            continue
+            pass
     raise InterfaceError(f"{key} 时间格式应为 yyyy-MM-dd HH:mm:ss，实际为 {value}", field=key)
 
 

@@ -5,25 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
 from yibao.registry import certno as certno_rules
 from yibao.registry.levels import LevelError, settlement_level
 from yibao.settlement import InstitutionFacts, PersonFacts
-from yibao.storage import schema as s
 
+from . import statements as q
 from .errors import InterfaceError
 
 
 def lock_person(conn: Connection, psn_no: str) -> None:
     """Serialise writers per person. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(select(s.persons.c.psn_no).where(s.persons.c.psn_no == psn_no).with_for_update())
+        conn.execute(q.PERSON_LOCK, {"psn_no": psn_no})
 
 
 def person(conn: Connection, psn_no: str) -> Any:
-    row = conn.execute(select(s.persons).where(s.persons.c.psn_no == psn_no)).first()
+    row = conn.execute(q.PERSON, {"psn_no": psn_no}).first()
     if row is None:
         raise InterfaceError(f"未知的人员编号 psn_no {psn_no}", field="psn_no")
     try:
@@ -34,8 +33,7 @@ def person(conn: Connection, psn_no: str) -> Any:
 
 
 def insurance(conn: Connection, psn_no: str, insutype: str | None) -> Any:
-    query = select(s.insurance).where(s.insurance.c.psn_no == psn_no)
-    rows = conn.execute(query).fetchall()
+    rows = conn.execute(q.INSURANCE, {"psn_no": psn_no}).fetchall()
     if not rows:
         raise InterfaceError(f"人员 {psn_no} 没有参保记录", field="psn_no")
     if insutype is None:
@@ -48,14 +46,7 @@ def insurance(conn: Connection, psn_no: str, insutype: str | None) -> Any:
 
 
 def assistance_on(conn: Connection, psn_no: str, when: dt.datetime) -> str | None:
-    rows = conn.execute(
-        select(s.identities.c.assistance)
-        .where(s.identities.c.psn_no == psn_no)
-        .where(s.identities.c.assistance.is_not(None))
-        .where(s.identities.c.begntime <= when)
-        .where(or_(s.identities.c.endtime.is_(None), s.identities.c.endtime >= when))
-        .order_by(s.identities.c.begntime.desc())
-    ).fetchall()
+    rows = conn.execute(q.ASSISTANCE, {"psn_no": psn_no, "when": when}).fetchall()
     # A person in several groups is helped under the most generous one.
     order = ["tekun", "dibao", "poverty", "low_income"]
     groups = sorted({r.assistance for r in rows}, key=order.index)
@@ -82,9 +73,13 @@ def institution_facts(institution: dict[str, Any]) -> InstitutionFacts:
     return InstitutionFacts(institution["fixmedins_code"], level, institution["admdvs"])
 
 
-def encounter(conn: Connection, mdtrt_id: str, fixmedins_code: str, psn_no: str | None = None) -> Any:
-    """The caller's own encounter; another institution's is reported as unknown."""
-    row = conn.execute(select(s.encounters).where(s.encounters.c.mdtrt_id == mdtrt_id)).first()
+def encounter(conn: Connection, mdtrt_id: str, fixmedins_code: str, psn_no: str | None = None, *, lock: bool = False) -> Any:
+    """The caller's own encounter; another institution's is reported as unknown.
+
+    ``lock`` takes the encounter's row lock on PostgreSQL, so that fee uploads and settlement of
+    one encounter never interleave."""
+    statement = q.ENCOUNTER_LOCK if lock and conn.dialect.name == "postgresql" else q.ENCOUNTER
+    row = conn.execute(statement, {"mdtrt_id": mdtrt_id}).first()
     if row is None or row.fixmedins_code != fixmedins_code:
         raise InterfaceError(f"本机构没有就诊ID mdtrt_id {mdtrt_id}", field="mdtrt_id")
     if psn_no is not None and row.psn_no != psn_no:
@@ -94,14 +89,7 @@ def encounter(conn: Connection, mdtrt_id: str, fixmedins_code: str, psn_no: str 
 
 def filing_on_record(conn: Connection, psn_no: str, kind: str, when: dt.date, fixmedins_code: str, admdvs: str) -> bool:
     """Is a valid filing of ``kind`` (out_of_region | referral) on record for this care?"""
-    rows = conn.execute(
-        select(s.filings)
-        .where(s.filings.c.psn_no == psn_no)
-        .where(s.filings.c.kind == kind)
-        .where(s.filings.c.status == "valid")
-        .where(s.filings.c.begndate <= when)
-        .where(or_(s.filings.c.enddate.is_(None), s.filings.c.enddate >= when))
-    ).fetchall()
+    rows = conn.execute(q.FILINGS, {"psn_no": psn_no, "kind": kind, "on": when}).fetchall()
     for row in rows:
         place_ok = not row.mdtrtarea_admdvs or admdvs.startswith(row.mdtrtarea_admdvs)
         inst_ok = not row.reflin_medins_no or row.reflin_medins_no == fixmedins_code
@@ -111,17 +99,10 @@ def filing_on_record(conn: Connection, psn_no: str, kind: str, when: dt.date, fi
 
 
 def active_lines(conn: Connection, mdtrt_id: str, chrg_bchno: str | None = None) -> list[Any]:
-    query = (
-        select(s.fee_lines)
-        .where(s.fee_lines.c.mdtrt_id == mdtrt_id)
-        .where(s.fee_lines.c.status == "active")
-    )
     if chrg_bchno not in (None, "", "0000"):
-        query = query.where(s.fee_lines.c.chrg_bchno == chrg_bchno)
-    return conn.execute(query).fetchall()
+        return conn.execute(q.ACTIVE_LINES_OF_BATCH, {"mdtrt_id": mdtrt_id, "chrg_bchno": chrg_bchno}).fetchall()
+    return conn.execute(q.ACTIVE_LINES, {"mdtrt_id": mdtrt_id}).fetchall()
 
 
 def all_lines(conn: Connection, mdtrt_id: str) -> list[Any]:
-    return conn.execute(
-        select(s.fee_lines).where(and_(s.fee_lines.c.mdtrt_id == mdtrt_id, s.fee_lines.c.status != "cancelled"))
-    ).fetchall()
+    return conn.execute(q.LIVE_LINES, {"mdtrt_id": mdtrt_id}).fetchall()

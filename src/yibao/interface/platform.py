@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import simplejson
-from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from yibao.policy import PolicyLibrary
 from yibao.policy.schema import ResolvedPolicy
-from yibao.storage import schema as s
-
+from . import statements as q
 from .envelope import Request, canonical_json, failure, parse_request, success
 from .errors import DuplicateMessage, InterfaceError
 from .reference import Reference
@@ -124,7 +122,8 @@ class Platform:
                     output = tx.handler(call)
                     response = success(output, admvs=admvs, received=received, now=self.clock())
                     conn.execute(
-                        s.request_log.insert().values(
+                        q.LOG_INSERT,
+                        dict(
                             fixmedins_code=request.fixmedins_code,
                             msgid=request.msgid,
                             infno=request.infno,
@@ -133,7 +132,7 @@ class Platform:
                             response=canonical_json(response),
                             received_at=received,
                             ref_id=call.ref_id,
-                        )
+                        ),
                     )
                 return response
             except IntegrityError as exc:
@@ -159,11 +158,7 @@ class Platform:
         raise InterfaceError("平台繁忙，请求未处理，请稍后重试")
 
     def _replay(self, conn: Connection, request: Request) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(s.request_log.c.body_sha256, s.request_log.c.status, s.request_log.c.response, s.request_log.c.infno)
-            .where(s.request_log.c.fixmedins_code == request.fixmedins_code)
-            .where(s.request_log.c.msgid == request.msgid)
-        ).first()
+        row = conn.execute(q.REPLAY, {"fixmedins_code": request.fixmedins_code, "msgid": request.msgid}).first()
         if row is None:
             return None
         if row.status == "voided":

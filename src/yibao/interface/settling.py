@@ -16,7 +16,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select, update
 
 from yibao.money import exact_from_text, exact_to_text, fen_to_yuan, fmt_yuan, round_half_up
 from yibao.policy import PolicyError
@@ -34,6 +33,7 @@ from yibao.settlement.model import FUND_NAMES, LayerAccum
 from yibao.storage import schema as s
 
 from . import lookups
+from . import statements as q
 from .errors import InterfaceError
 from .platform import Call
 
@@ -63,9 +63,7 @@ class Prepared:
 
 
 def load_state(call: Call, psn_no: str, year: int) -> tuple[YearState, set[str]]:
-    rows = call.conn.execute(
-        select(s.accumulators).where(s.accumulators.c.psn_no == psn_no).where(s.accumulators.c.year == year)
-    ).fetchall()
+    rows = call.conn.execute(q.ACCUMULATORS, {"psn_no": psn_no, "year": year}).fetchall()
     state = YearState()
     for row in rows:
         if row.layer == "admissions":
@@ -107,7 +105,7 @@ def prepare(
     conn = call.conn
     if lock:
         lookups.lock_person(conn, psn_no)
-    enc = lookups.encounter(conn, mdtrt_id, call.fixmedins_code, psn_no)
+    enc = lookups.encounter(conn, mdtrt_id, call.fixmedins_code, psn_no, lock=lock)
     if enc.status == "cancelled":
         raise InterfaceError(f"就诊 {mdtrt_id} 已撤销，不能结算", field="mdtrt_id")
     if insutype is not None and insutype != enc.insutype:
@@ -188,7 +186,8 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
     admissions = result.delta.admissions if is_inpatient(prep.policy, enc.med_type) else 0
     clr_type = "21" if is_inpatient(prep.policy, enc.med_type) else "11"
     conn.execute(
-        s.settlements.insert().values(
+        q.SETTLEMENT_INSERT,
+        dict(
             setl_id=setl_id,
             mdtrt_id=enc.mdtrt_id,
             psn_no=enc.psn_no,
@@ -228,10 +227,10 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
             balc=result.balc,
             admissions_counted=admissions,
             trace="\n".join(result.trace),
-        )
+        ),
     )
     conn.execute(
-        s.settlement_funds.insert(),
+        q.FUNDS_INSERT,
         [
             dict(
                 setl_id=setl_id,
@@ -247,21 +246,11 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
             for row in result.rows
         ],
     )
-    conn.execute(
-        update(s.fee_lines)
-        .where(s.fee_lines.c.mdtrt_id == enc.mdtrt_id)
-        .where(s.fee_lines.c.feedetl_sn.in_([r.feedetl_sn for r in prep.line_rows]))
-        .values(status="settled", setl_id=setl_id)
-    )
+    conn.execute(q.LINES_SETTLED, {"k_mdtrt_id": enc.mdtrt_id, "sns": [r.feedetl_sn for r in prep.line_rows], "setl_id": setl_id})
     write_accumulators(call, enc.psn_no, result.delta.year, prep.state, result.delta.layers, admissions, prep.accum_keys, sign=1)
     if result.acct_pay:
-        conn.execute(
-            update(s.insurance)
-            .where(s.insurance.c.psn_no == enc.psn_no)
-            .where(s.insurance.c.insutype == enc.insutype)
-            .values(acct_balc=s.insurance.c.acct_balc - result.acct_pay)
-        )
-    conn.execute(update(s.encounters).where(s.encounters.c.mdtrt_id == enc.mdtrt_id).values(status="settled"))
+        conn.execute(q.ACCOUNT_CHANGE, {"k_psn_no": enc.psn_no, "k_insutype": enc.insutype, "change": -result.acct_pay})
+    conn.execute(q.ENCOUNTER_STATUS, {"k_mdtrt_id": enc.mdtrt_id, "status": "settled"})
     call.ref_id = setl_id
     return setl_id
 
@@ -279,7 +268,6 @@ def write_accumulators(
 ) -> None:
     """Add (sign=1) or subtract (sign=−1) a settlement's delta, row by row."""
     conn = call.conn
-    table = s.accumulators
     changes: dict[str, tuple[Any, int, int]] = {}
     for key, base, paid in layers:
         old = state.layers.get(key, LayerAccum())
@@ -289,18 +277,16 @@ def write_accumulators(
         changes[key] = (new_base, old.paid + sign * paid, 0)
     if admissions:
         changes["admissions"] = (0, 0, state.admissions + sign * admissions)
+    updates, inserts = [], []
     for key, (base, paid, count) in changes.items():
-        values = dict(base=exact_to_text(base), paid=paid, count=count)
         if key in existing:
-            conn.execute(
-                update(table)
-                .where(table.c.psn_no == psn_no)
-                .where(table.c.year == year)
-                .where(table.c.layer == key)
-                .values(**values)
-            )
+            updates.append(dict(k_psn_no=psn_no, k_year=year, k_layer=key, base=exact_to_text(base), paid=paid, count=count))
         else:
-            conn.execute(table.insert().values(psn_no=psn_no, year=year, layer=key, **values))
+            inserts.append(dict(psn_no=psn_no, year=year, layer=key, base=exact_to_text(base), paid=paid, count=count))
+    if updates:
+        conn.execute(q.ACCUMULATOR_UPDATE, updates)
+    if inserts:
+        conn.execute(q.ACCUMULATOR_INSERT, inserts)
 
 
 # ── output nodes ────────────────────────────────────────────────────────────────────────────
@@ -390,29 +376,20 @@ def reverse(call: Call, setl_id: str | None, mdtrt_id: str, psn_no: str, *, void
         raise InterfaceError(
             f"结算ID setl_id 为空：就诊 {mdtrt_id} 需指定要撤销的结算（预结算不产生结算记录，不能撤销）", field="setl_id"
         )
-    original = conn.execute(select(s.settlements).where(s.settlements.c.setl_id == setl_id)).first()
+    original = conn.execute(q.SETTLEMENT, {"setl_id": setl_id}).first()
     if original is None or original.mdtrt_id != enc.mdtrt_id or original.refd_setl_flag != "0":
         raise InterfaceError(f"就诊 {mdtrt_id} 没有结算ID为 {setl_id} 的结算记录（预结算不能撤销）", field="setl_id")
     if original.status != "settled":
         raise InterfaceError(f"结算 {setl_id} 已撤销（状态: {original.status}），不能重复撤销", field="setl_id")
-    funds = conn.execute(select(s.settlement_funds).where(s.settlement_funds.c.setl_id == setl_id)).fetchall()
+    funds = conn.execute(q.FUNDS, {"setl_id": setl_id}).fetchall()
     state, keys = load_state(call, psn_no, original.setl_year)
     layers = tuple((f.fund_pay_type, exact_from_text(f.base), f.fund_payamt) for f in funds if f.counted)
     write_accumulators(call, psn_no, original.setl_year, state, layers, original.admissions_counted, keys, sign=-1)
     if original.acct_pay:
-        conn.execute(
-            update(s.insurance)
-            .where(s.insurance.c.psn_no == psn_no)
-            .where(s.insurance.c.insutype == original.insutype)
-            .values(acct_balc=s.insurance.c.acct_balc + original.acct_pay)
-        )
-    conn.execute(
-        update(s.fee_lines).where(s.fee_lines.c.setl_id == setl_id).values(status="active", setl_id=None)
-    )
-    conn.execute(update(s.encounters).where(s.encounters.c.mdtrt_id == mdtrt_id).values(status="discharged" if enc.endtime else "open"))
-    conn.execute(
-        update(s.settlements).where(s.settlements.c.setl_id == setl_id).values(status="voided" if void else "reversed")
-    )
+        conn.execute(q.ACCOUNT_CHANGE, {"k_psn_no": psn_no, "k_insutype": original.insutype, "change": original.acct_pay})
+    conn.execute(q.LINES_UNSETTLED, {"k_setl_id": setl_id})
+    conn.execute(q.ENCOUNTER_STATUS, {"k_mdtrt_id": mdtrt_id, "status": "discharged" if enc.endtime else "open"})
+    conn.execute(q.SETTLEMENT_STATUS, {"k_setl_id": setl_id, "status": "voided" if void else "reversed"})
     money_fields = (
         "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
         "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay", "oth_pay",

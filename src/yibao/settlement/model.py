@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Callable, Union
 
 from yibao.money import Exact
 
@@ -170,6 +171,9 @@ class YearState:
         )
 
 
+Step = Union[str, Callable[[], str]]
+
+
 @dataclass(frozen=True, slots=True)
 class FundRow:
     """What one layer did for this encounter (kept for every layer, paid or not)."""
@@ -179,8 +183,12 @@ class FundRow:
     base: Exact  # this encounter's base for the layer
     cap_remaining: int | None  # cap left before this encounter; None when uncapped
     payamt: int
-    proc_info: str
+    explain: Callable[[], str]  # setl_proc_info, rendered when someone reads it
     counted: bool = True  # were base and payment added to the yearly accumulators
+
+    @property
+    def proc_info(self) -> str:
+        return self.explain()
 
     @property
     def name(self) -> str:
@@ -236,8 +244,13 @@ class SettlementResult:
     rows: tuple[FundRow, ...]
     delta: StateDelta
     lines: tuple[LineSplit, ...]
-    trace: tuple[str, ...]
+    steps: tuple[Step, ...]
     in_region: bool = True
+
+    @property
+    def trace(self) -> tuple[str, ...]:
+        """The explanation a person can read, one step per line."""
+        return tuple(step if isinstance(step, str) else step() for step in self.steps)
 
     def detail_rows(self) -> list[FundRow]:
         """The setldetail rows: layers that paid more than 0 (or the row saying why none did)."""

@@ -297,7 +297,7 @@ filings = Table(
     metadata,
     Column("trt_dcla_detl_sn", String(30), primary_key=True),
     Column("psn_no", String(30), ForeignKey("persons.psn_no"), nullable=False, index=True),
-    Column("kind", String(12), nullable=False),  # out_of_region (异地就医备案) | referral (转诊/转院)
+    Column("kind", String(20), nullable=False),  # out_of_region (异地就医备案) | referral (转诊/转院)
     Column("insutype", String(6)),
     Column("reflin_medins_no", String(30)),
     Column("mdtrtarea_admdvs", String(6)),

@@ -19,6 +19,7 @@ from yibao.settlement.model import LineSplit
 from yibao.storage import schema as s
 
 from .. import lookups
+from .. import statements as q
 from ..errors import InterfaceError
 from ..fields import datetime_field, exact, money, node, opt_str, req_str
 from ..platform import Call
@@ -66,7 +67,7 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
     catalogue = call.platform.reference.catalogue()
     results: list[dict[str, Any]] = []
     for mdtrt_id, items in by_encounter.items():
-        enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code)
+        enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code, lock=True)
         _check_open(enc, inpatient)
         for line, extra in items:
             if extra["psn_no"] and extra["psn_no"] != enc.psn_no:
@@ -103,7 +104,7 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
                 )
             )
             results.append(_result_row(split, catalogue.get(split.med_list_codg), line))
-        call.conn.execute(s.fee_lines.insert(), rows)
+        call.conn.execute(q.LINES_INSERT, rows)
         call.ref_id = mdtrt_id
     return {"result": results}
 

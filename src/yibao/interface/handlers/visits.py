@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from yibao.storage import schema as s
 
 from .. import lookups
+from .. import statements as q
 from ..errors import InterfaceError
 from ..fields import date_field, datetime_field, node, opt_str, req_str
 from ..platform import Call
@@ -39,11 +40,9 @@ def _diagnoses(call: Call, mdtrt_id: str, nodes: list[dict[str, Any]], inout: st
                 vali_flag=opt_str(d, "vali_flag") or "1",
             )
         )
-    call.conn.execute(
-        delete(s.diagnoses).where(s.diagnoses.c.mdtrt_id == mdtrt_id).where(s.diagnoses.c.inout_diag_type == inout)
-    )
+    call.conn.execute(q.DIAGNOSES_DELETE, {"mdtrt_id": mdtrt_id, "inout": inout})
     if rows:
-        call.conn.execute(s.diagnoses.insert(), rows)
+        call.conn.execute(q.DIAGNOSES_INSERT, rows)
 
 
 def _person_for_visit(call: Call, data: dict[str, Any]) -> tuple[Any, Any]:
@@ -68,16 +67,12 @@ def admit(call: Call) -> dict[str, Any]:
         raise InterfaceError(f"人员 {person.psn_no} 已于 {person.death_date} 死亡，不能办理入院", field="begntime")
     ipt_no = req_str(info, "ipt_no", 30)
     mdtrt_id = new_id("M")
-    exists = call.conn.execute(
-        select(s.encounters.c.mdtrt_id)
-        .where(s.encounters.c.fixmedins_code == call.fixmedins_code)
-        .where(s.encounters.c.ipt_otp_no == ipt_no)
-        .where(s.encounters.c.status != "cancelled")
-    ).first()
+    exists = call.conn.execute(q.OPEN_VISIT_NO, {"fixmedins_code": call.fixmedins_code, "ipt_otp_no": ipt_no}).first()
     if exists is not None:
         raise InterfaceError(f"住院号 ipt_no {ipt_no} 已有在院登记（mdtrt_id {exists.mdtrt_id}）", field="ipt_no")
     call.conn.execute(
-        s.encounters.insert().values(
+        q.ENCOUNTER_INSERT,
+        dict(
             mdtrt_id=mdtrt_id,
             psn_no=person.psn_no,
             fixmedins_code=call.fixmedins_code,
@@ -96,7 +91,7 @@ def admit(call: Call) -> dict[str, Any]:
             exp_content=opt_str(info, "exp_content", 4000),
             status="open",
             created_msgid=call.request.msgid,
-        )
+        ),
     )
     dise = call.input.get("diseinfo")
     if dise:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 15:59:59.091659
+Create Date: 2026-11-22 16:13:19.761124
 """
 from alembic import op
 import sqlalchemy as sa
@@ -135,7 +135,7 @@ def upgrade() -> None:
     op.create_table('filings',
     sa.Column('trt_dcla_detl_sn', sa.String(length=30), nullable=False),
     sa.Column('psn_no', sa.String(length=30), nullable=False),
-    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('insutype', sa.String(length=6), nullable=True),
     sa.Column('reflin_medins_no', sa.String(length=30), nullable=True),
     sa.Column('mdtrtarea_admdvs', sa.String(length=6), nullable=True),
