@@ -13,11 +13,13 @@ Run it with ``yibao serve``; tests build the app with ``create_app(engine)``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,18 @@ class InterfaceService:
             path = (data_dir / "logs" / "interface-access.log") if data_dir is not None else None
             access_log = AccessLog(path)
         self.access_log = access_log
+        # SQLite takes one writer at a time (BEGIN IMMEDIATE); threads that collide wait in
+        # SQLite's busy handler, which sleeps up to 100 ms at a time. Queue this process's
+        # writers on one thread instead: same throughput, no sleeping.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-sqlite-writer") \
+            if engine.dialect.name == "sqlite" else None
+
+    async def _call(self, envelope: Any) -> dict[str, Any]:
+        if self._writer is not None and isinstance(envelope, dict):
+            tx = self.platform.transactions.get(str(envelope.get("infno", "")).strip())
+            if tx is not None and tx.mutates:
+                return await asyncio.get_running_loop().run_in_executor(self._writer, self.platform.call, envelope)
+        return await run_in_threadpool(self.platform.call, envelope)
 
     async def handle(self, request: Request, *, body_max: int) -> Response:
         started = time.perf_counter()
@@ -86,7 +100,7 @@ class InterfaceService:
                 size = len(inp) if isinstance(inp, str) else len(simplejson.dumps(inp, ensure_ascii=False, use_decimal=True))
                 if size > INPUT_MAX_CHARS:
                     raise BodyError(f"交易输入 input 长度 {size} 个字符，超过 {INPUT_MAX_CHARS} 个字符的上限；请分批上传")
-            answer = await run_in_threadpool(self.platform.call, envelope)
+            answer = await self._call(envelope)
             response = self._respond(answer)
             status = response.status_code
             entry.update(infcode=answer.get("infcode"), err_msg=answer.get("err_msg", ""))
