@@ -144,3 +144,124 @@ def check_command(
     for w in sch.warnings:
         out_console.print(f"[yellow]提示[/yellow] {w}", highlight=False)
     out_console.print("[green]方案表检查通过 / scheme OK[/green]")
+
+
+def _years(text: str) -> list[int]:
+    """``2022-2024`` or ``2022,2023`` or ``2024``."""
+    try:
+        if "-" in text:
+            a, b = text.split("-", 1)
+            return list(range(int(a), int(b) + 1))
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"年度写法 {text!r} 无效，如 2022-2024") from None
+
+
+def _money_fen(text: str) -> int:
+    from yibao.money import MoneyError, yuan_to_fen
+
+    try:
+        return yuan_to_fen(text.replace(",", ""), field="budget")
+    except MoneyError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _pay_params(params: Path | None, year: int):
+    import datetime as dt
+
+    from yibao.grouping.drg_payment import DrgPayParams
+    from yibao.grouping.params import ParamError, bundled, load_params
+
+    try:
+        ps = load_params(params or bundled("meishan-drg-2023"))
+        return ps, DrgPayParams.from_params(ps, dt.date(year, 12, 31))
+    except (ParamError, ValueError) as exc:
+        err.print(f"[red]参数文件有误 / parameter error[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _load_cases(cases: Path, scheme: str | None, years, level_map):
+    from yibao.grouping.cases import CaseFileError
+    from yibao.grouping.drg_payment import load_pay_cases
+
+    grouper = DrgGrouper(_load(scheme)) if scheme else None
+    try:
+        with Progress(TextColumn("[bold]读取并分组 / reading and grouping[/bold]"), BarColumn(),
+                      TextColumn("{task.completed:,}/{task.total:,}"), console=err, transient=True) as progress:
+            task = progress.add_task("load", total=None)
+            return load_pay_cases(cases, grouper=grouper, years=years, level_map=level_map,
+                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except (CaseFileError, ValueError) as exc:
+        err.print(f"[red]病例文件有误 / bad case file[/red] {cases}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command("weights")
+def weights_command(
+    cases: Path = typer.Argument(..., help="病例文件（CSV 或 Parquet，国家字段名，见 docs/payment.md）"),
+    years: str = typer.Option(..., "--years", help="用哪些年度测算，如 2022-2023"),
+    out: Path = typer.Option(..., "--out", help="权重表 CSV"),
+    scheme: str | None = typer.Option(None, "--scheme", help="分组方案目录（病例无 drg_code 时用于分组）"),
+    params: Path | None = typer.Option(None, "--params", help="付费参数 YAML（默认内置 meishan-drg-2023）"),
+) -> None:
+    """由本地历史病例测算 DRG 相对权重 / relative weights from the region's own case history.
+
+    RW = 该 DRG 次均费用 / 全部病例次均费用，先剔除异常值（参数 weight_trim）。
+
+    Example: yibao drg weights cases.parquet --scheme /data/chs-drg-1.1 --years 2022-2023 --out weights.csv
+    """
+    from yibao.grouping.drg_payment import Trim, compute_weights
+
+    ys = _years(years)
+    ps, p = _pay_params(params, max(ys))
+    import datetime as dt
+
+    day = dt.date(max(ys), 12, 31)
+    trim = Trim.parse(str(ps.get("weight_trim", day)) if ps.has("weight_trim") else "log3sd",
+                      int(ps.get("weight_trim_min_cases", day)) if ps.has("weight_trim_min_cases") else 10)
+    history = _load_cases(cases, scheme, ys, p.level_map)
+    try:
+        table = compute_weights(history, trim)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    table.write_csv(out)
+    err.print(f"{len(table.rows)} 个 DRG 的权重已写入 {out}（{table.n_used:,}/{table.n_cases:,} 个入组病例参与测算；"
+              f"剔除规则：{trim.describe()}）", highlight=False)
+
+
+@app.command("pay")
+def pay_command(
+    cases: Path = typer.Argument(..., help="病例文件（CSV 或 Parquet）"),
+    weights: Path = typer.Option(..., "--weights", help="权重表 CSV（yibao drg weights 的输出）"),
+    year: int = typer.Option(..., "--year", help="结算年度"),
+    out: Path = typer.Option(..., "--out", help="输出目录"),
+    budget: str | None = typer.Option(None, "--budget", help="年度预算（元），点数法必填"),
+    scheme: str | None = typer.Option(None, "--scheme", help="分组方案目录（病例无 drg_code 时用于分组）"),
+    params: Path | None = typer.Option(None, "--params", help="付费参数 YAML（默认内置 meishan-drg-2023）"),
+    history: Path | None = typer.Option(None, "--history", help="测算年度病例（level_mode: computed 时用）"),
+) -> None:
+    """按 DRG 点数法/费率法结算一年病例 / pay a year's cases by DRG (point or rate method).
+
+    Writes cases.csv, hospitals.csv (CMI, cost and time per weight, gains/losses), drgs.csv and
+    summary.md (grouping rate, coverage, point value).
+
+    Example: yibao drg pay cases.csv --scheme /data/chs-drg-1.1 --weights weights.csv --year 2024 --budget 800000000 --out pay2024/
+    """
+    from yibao.grouping.drg_payment import WeightTable, pay, write_reports
+
+    _, p = _pay_params(params, year)
+    try:
+        table = WeightTable.read_csv(weights)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]权重表有误 / bad weights file[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    year_cases = _load_cases(cases, scheme, [year], p.level_map)
+    hist = _load_cases(history, scheme, None, p.level_map) if history else ()
+    try:
+        result = pay(year_cases, table, p, budget=_money_fen(budget) if budget else None, history=hist)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    write_reports(result, out)
+    err.print((out / "summary.md").read_text(encoding="utf-8"), highlight=False, markup=False)
