@@ -185,13 +185,22 @@ def test_year_weights_must_match_years(files):
 
 
 def test_bad_case_file_names_line_and_column(tmp_path):
-    path = write_cases(tmp_path / "bad.csv", YEAR)
+    path = write_cases(tmp_path / "bad.csv", HISTORY + YEAR)
     text = path.read_text(encoding="utf-8").splitlines()
-    text[3] = text[3].replace("5000.00", "5千")
+    assert text[2].startswith("a22,")
+    text[2] = text[2].replace("5000.00", "5千")  # file line 3
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
     with pytest.raises(CaseFileError) as info:
         build_catalogue(path, [2021, 2022, 2023], params())
-    assert (info.value.line, info.value.column) == (4, "medfee_sumamt")
+    assert (info.value.line, info.value.column) == (3, "medfee_sumamt")
+    assert "'5千'" in str(info.value)
+
+
+def test_duplicate_settlement_id(tmp_path):
+    path = write_cases(tmp_path / "dup.csv", HISTORY + [("a21", "H9", "3", "2023-01-01", "K35.800", "", 100)])
+    with pytest.raises(CaseFileError) as info:
+        build_catalogue(path, [2021, 2022, 2023], params())
+    assert (info.value.line, info.value.column) == (12, "setl_id") and "第2行" in str(info.value)
 
 
 def test_missing_column(tmp_path):

@@ -179,3 +179,118 @@ def write_csv(records, path: str | Path) -> int:
                         "|".join(rec.px)))
             n += 1
     return n
+
+
+# ----------------------------------------------------------------------------- settlement files
+
+SETTLEMENT_COLUMNS = ("setl_id", "mdtrt_id", "psn_no", "insutype", "fixmedins_code", "fixmedins_name",
+                      "medins_lv", "setl_time", "dscg_maindiag_code", "oprn_oprt_code", "othr_diag_codes",
+                      "gend", "age", "nwb_age", "nwb_bir_wt", "ipt_days", "medfee_sumamt", "fund_pay_sumamt",
+                      "day_surg_flag")
+
+
+def settlements(scheme: Scheme, years: list[int], n_per_year: int, *, n_hospitals: int = 150, seed: int = 1):
+    """A synthetic inpatient settlement file (a ``pyarrow.Table`` with national field names).
+
+    Principal diagnoses follow a long-tailed popularity over the scheme's MDC lists; each
+    diagnosis has its own surgical propensity, three typical procedures (so combinations
+    repeat, as DIP needs) and a base cost; costs vary by hospital level, year (+3 %/year) and a
+    log-normal noise. Vectorised with NumPy: about a million rows in a few seconds."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    p = _Pools(scheme)
+    pdx_pool = np.array(sorted(c for m in scheme.mdcs if m.code not in ("MDCP",) for c in m.codes), dtype=object)
+    ss_pool = np.array(p.non_or_px + p.or_codes, dtype=object)
+    sec_pool = np.array((p.mcc[:2000] + p.cc[:6000]) or list(pdx_pool[:100]), dtype=object)
+    n_pdx = len(pdx_pool)
+    rank = rng.permutation(n_pdx)
+    popularity = 1.0 / (rank + 10.0) ** 1.05
+    popularity /= popularity.sum()
+    surgical_p = rng.beta(0.6, 1.2, n_pdx)
+    base_cost = np.exp(rng.normal(8.3, 0.7, n_pdx))  # yuan
+    typical = rng.integers(0, len(ss_pool), (n_pdx, 3))
+    options = [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)]
+    option_p = np.array([0.3, 0.25, 0.15, 0.12, 0.08, 0.05, 0.05])
+    combos = np.empty(n_pdx * len(options), dtype=object)
+    for i in range(n_pdx):
+        codes = ss_pool[typical[i]]
+        for j, opt in enumerate(options):
+            combos[i * len(options) + j] = "|".join(codes[k] for k in opt)
+
+    levels = np.array(["3", "2", "1"], dtype=object)
+    h_level = rng.choice(3, n_hospitals, p=[0.12, 0.33, 0.55])
+    h_size = np.array([10.0, 3.0, 1.0])[h_level] * rng.uniform(0.5, 1.5, n_hospitals)
+    h_size /= h_size.sum()
+    h_code = np.array([f"H4418{i:04d}" for i in range(n_hospitals)], dtype=object)
+    h_name = np.array([f"示例医院{i:04d}" for i in range(n_hospitals)], dtype=object)
+    level_factor = np.array([1.25, 1.0, 0.75])
+    fund_base = np.array([0.65, 0.72, 0.80])
+
+    tables = []
+    y0 = min(years)
+    for y in years:
+        n = n_per_year
+        pdx = rng.choice(n_pdx, n, p=popularity)
+        hosp = rng.choice(n_hospitals, n, p=h_size)
+        lv = h_level[hosp]
+        surg = rng.random(n) < surgical_p[pdx]
+        opt = rng.choice(len(options), n, p=option_p)
+        n_px = np.array([len(o) for o in options])[opt]
+        px = np.where(surg, combos[pdx * len(options) + opt], "")
+        diag_extra = rng.random(n) < 0.2
+        px = np.where(diag_extra & surg, px + "|88.3801", np.where(diag_extra, "88.3801", px))
+        cost = (base_cost[pdx] * np.where(surg, 2.2 * (1 + 0.3 * (n_px - 1)), 1.0) * level_factor[lv]
+                * 1.03 ** (y - y0) * np.exp(rng.normal(0, 0.45, n)))
+        fen = np.maximum(np.round(cost * 100).astype(np.int64), 1000)
+        fund_fen = np.round(fen * np.clip(fund_base[lv] + rng.normal(0, 0.04, n), 0.3, 0.95)).astype(np.int64)
+        los = np.maximum(1, np.round(np.log(fen / 100) * 1.3 - 5 + rng.normal(0, 2, n))).astype(np.int64)
+        day_surg = (surg & (rng.random(n) < 0.05)).astype(np.int64)
+        los = np.where(day_surg == 1, 1, los)
+        n_sec = rng.choice(4, n, p=[0.45, 0.3, 0.15, 0.1])
+        sec = sec_pool[rng.integers(0, len(sec_pool), (n, 3))]
+        s1, s2, s3 = sec[:, 0], sec[:, 1], sec[:, 2]
+        others = np.where(n_sec == 0, "", np.where(n_sec == 1, s1, np.where(n_sec == 2, s1 + "|" + s2, s1 + "|" + s2 + "|" + s3)))
+        day = rng.integers(0, 365, n)
+        dates = (np.datetime64(f"{y}-01-01") + day.astype("timedelta64[D]")).astype(str)
+        ids = np.char.add(f"S{y}", np.char.zfill(np.arange(1, n + 1).astype(str), 8))
+
+        def money(v):
+            return np.char.add(np.char.add((v // 100).astype(str), "."), np.char.zfill((v % 100).astype(str), 2))
+
+        tables.append(pa.table({
+            "setl_id": ids,
+            "mdtrt_id": np.char.add("M", ids),
+            "psn_no": np.char.add("P", rng.integers(1, n * 2, n).astype(str)),
+            "insutype": np.where(rng.random(n) < 0.35, "310", "390"),
+            "fixmedins_code": h_code[hosp].astype(str),
+            "fixmedins_name": h_name[hosp].astype(str),
+            "medins_lv": levels[lv].astype(str),
+            "setl_time": np.char.add(dates, " 10:00:00"),
+            "dscg_maindiag_code": pdx_pool[pdx].astype(str),
+            "oprn_oprt_code": px.astype(str),
+            "othr_diag_codes": others.astype(str),
+            "gend": rng.choice(["1", "2"], n),
+            "age": rng.integers(1, 91, n).astype(str),
+            "nwb_age": np.full(n, ""),
+            "nwb_bir_wt": np.full(n, ""),
+            "ipt_days": los.astype(str),
+            "medfee_sumamt": money(fen),
+            "fund_pay_sumamt": money(fund_fen),
+            "day_surg_flag": day_surg.astype(str),
+        }))
+    return pa.concat_tables(tables)
+
+
+def write_settlements(table, path: str | Path) -> None:
+    """Write a :func:`settlements` table as Parquet (``.parquet``) or CSV."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
+    else:
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, path)

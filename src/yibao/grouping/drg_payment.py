@@ -529,7 +529,7 @@ def load_pay_cases(path: str | Path, *, grouper=None, years: Iterable[int] | Non
     from yibao.grouping.drg import Status, split_codes
 
     con = duckdb.connect()
-    cols = open_cases(con, path)
+    cols = open_cases(con, path, years=None if years is None else list(years))
     need_grouping = "drg_code" not in cols or con.execute(
         "SELECT count(*) FROM cases WHERE drg_code IS NULL OR drg_code = ''").fetchone()[0] > 0
     if need_grouping:
@@ -539,15 +539,11 @@ def load_pay_cases(path: str | Path, *, grouper=None, years: Iterable[int] | Non
         if missing:
             from yibao.grouping.cases import CaseFileError
             raise CaseFileError(f"分组需要列 {', '.join(missing)} (DRG fields: {', '.join(DRG_FIELDS)})", 1, missing[0])
-    where = ""
-    if years is not None:
-        ys = sorted(set(int(y) for y in years))
-        where = f"WHERE setl_year IN ({','.join(str(y) for y in ys)})"
     rows = con.execute(f"""
         SELECT setl_id, fixmedins_code, coalesce(fixmedins_name, ''), medins_lv, setl_year, setl_month,
                dscg_maindiag_code, oprn_oprt_code, othr_diag_codes, gend, age, nwb_age, nwb_bir_wt,
                ipt_days, medfee_fen, fund_fen, day_surg_flag, drg_code
-        FROM cases {where} ORDER BY _rn""").fetchall()
+        FROM cases""").fetchall()
     lm = level_map or {}
     out = []
     gv = grouper.group_values if grouper is not None else None
