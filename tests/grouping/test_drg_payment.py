@@ -191,7 +191,7 @@ def test_weight_table_round_trip(tmp_path):
 
 
 def test_meishan_parameter_file():
-    ps = load_params(bundled("meishan-drg-2023"))
+    ps = load_params(bundled("meishan-drg"))
     p = DrgPayParams.from_params(ps, dt.date(2024, 6, 30))
     assert (p.method, p.level_mode, p.points_per_weight) == ("point", "uniform", Decimal(100))
     assert p.high_ratio(Decimal("0.9")) == 3 and p.high_ratio(Decimal("2.5")) == 2

@@ -66,7 +66,7 @@ from yibao.grouping.cases import open_cases
 from yibao.grouping.params import ParamSet, bundled, dec, load_params
 from yibao.money import fmt_yuan, round_half_up
 
-DEFAULT_PARAMS = "qingyuan-dip-2024"
+DEFAULT_PARAMS = "qingyuan-dip"
 SCALE = 10_000  # points and scores are kept in 1/10000 units
 
 

@@ -50,7 +50,7 @@ def _params(path: Path | None, year: int) -> DipParams:
     try:
         return DipParams.load(path, dt.date(year, 12, 31))
     except (ParamError, ValueError, OSError) as exc:
-        err.print(f"[red]参数文件有误 / parameter error[/red] {exc}", highlight=False)
+        err.print(f"[red]参数文件有误 / parameter error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -63,7 +63,7 @@ def build_command(
     cases: Path = typer.Argument(..., help="病例文件 CSV 或 Parquet（国家字段名，见 docs/payment.md）"),
     years: str = typer.Option(..., "--years", help="目录测算年度，如 2021-2023（与年度权重 1:2:7 对应）"),
     out: Path = typer.Option(..., "--out", help="病种目录输出目录（groups.csv, catalogue.yaml）"),
-    params: Path | None = typer.Option(None, "--params", help="DIP 参数 YAML（默认内置 qingyuan-dip-2024）"),
+    params: Path | None = typer.Option(None, "--params", help="DIP 参数 YAML（默认内置 qingyuan-dip）"),
 ) -> None:
     """由前几年病例建本地病种目录（核心病种 + 综合病种，分值）/ build the local catalogue.
 
@@ -78,14 +78,14 @@ def build_command(
             cat = build_catalogue(cases, ys, p)
             cat.write(out)
     except (CaseFileError, ValueError) as exc:
-        err.print(f"[red]无法建目录 / cannot build[/red] {cases}: {exc}", highlight=False)
+        err.print(f"[red]无法建目录 / cannot build[/red] {cases}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     core = sum(1 for g in cat.groups.values() if g.kind == "core")
     core_cases = sum(g.n_cases for g in cat.groups.values() if g.kind == "core")
     err.print(
         f"{out}: {len(cat.groups):,} 个病种（核心 {core:,}，覆盖病例 {core_cases / max(cat.n_cases, 1):.1%}），"
         f"{cat.n_cases:,} 个病例，全部病例加权次均费用 {float(cat.overall_mean) / 100:,.2f} 元 = {cat.base_score} 分；"
-        f"用时 {time.perf_counter() - started:.1f} 秒", highlight=False)
+        f"用时 {time.perf_counter() - started:.1f} 秒", highlight=False, soft_wrap=True)
 
 
 @app.command("clear")
@@ -95,7 +95,7 @@ def clear_command(
     budget: str = typer.Option(..., "--budget", help="年度 DIP 预算（元）"),
     year: int = typer.Option(..., "--year", help="清算年度"),
     out: Path = typer.Option(..., "--out", help="输出目录"),
-    params: Path | None = typer.Option(None, "--params", help="DIP 参数 YAML（默认内置 qingyuan-dip-2024）"),
+    params: Path | None = typer.Option(None, "--params", help="DIP 参数 YAML（默认内置 qingyuan-dip）"),
 ) -> None:
     """按预算定点值，月度预结算与年终清算 / point value, monthly pre-settlement, year-end clearing.
 
@@ -109,14 +109,14 @@ def clear_command(
     try:
         budget_fen = yuan_to_fen(budget.replace(",", ""), field="budget")
     except MoneyError as exc:
-        err.print(f"[red]预算金额有误 / bad budget[/red] {exc}", highlight=False)
+        err.print(f"[red]预算金额有误 / bad budget[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     p = _params(params, year)
     started = time.perf_counter()
     try:
         cat = Catalogue.read(catalogue)
     except (OSError, ValueError, KeyError) as exc:
-        err.print(f"[red]病种目录有误 / bad catalogue[/red] {catalogue}: {exc}", highlight=False)
+        err.print(f"[red]病种目录有误 / bad catalogue[/red] {catalogue}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     try:
         with _spinner() as progress:
@@ -124,8 +124,8 @@ def clear_command(
             result = clear_year(cases, cat, year, budget_fen, p, out=out,
                                 progress=lambda s: progress.update(task, description=s))
     except (CaseFileError, ValueError) as exc:
-        err.print(f"[red]无法清算 / cannot clear[/red] {cases}: {exc}", highlight=False)
+        err.print(f"[red]无法清算 / cannot clear[/red] {cases}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    err.print((out / "summary.md").read_text(encoding="utf-8"), highlight=False, markup=False)
+    err.print((out / "summary.md").read_text(encoding="utf-8"), highlight=False, markup=False, soft_wrap=True)
     err.print(f"{len(result.hospitals):,} 家医疗机构结算单已写入 {out / 'statements'}；用时 {time.perf_counter() - started:.1f} 秒",
-              highlight=False)
+              highlight=False, soft_wrap=True)

@@ -42,7 +42,7 @@ def _load(value: str):
     try:
         return load_scheme(resolve_scheme(value))
     except SchemeError as exc:
-        err.print(f"[red]分组方案有误 / scheme error[/red]\n{exc}", markup=True, highlight=False)
+        err.print(f"[red]分组方案有误 / scheme error[/red]\n{exc}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -83,7 +83,7 @@ def group_command(
     try:
         grouper = DrgGrouper(sch, translate=translate)
     except SchemeError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False)
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
     try:
@@ -96,8 +96,8 @@ def group_command(
                     result = grouper.group(record, explain=True)
                     out_console.rule(f"{record.id}: {result.status.value} {result.mdc}/{result.adrg}/{result.drg}")
                     for i, note in enumerate(result.trail, 1):
-                        out_console.print(f"{i:>2}. {note.zh}", highlight=False, markup=False)
-                        out_console.print(f"    [dim]{escape(note.en)}[/dim]", highlight=False)
+                        out_console.print(f"{i:>2}. {note.zh}", highlight=False, markup=False, soft_wrap=True)
+                        out_console.print(f"    [dim]{escape(note.en)}[/dim]", highlight=False, soft_wrap=True)
             for missing in sorted(wanted - found):
                 err.print(f"[yellow]没有 id 为 {missing} 的病案 / no record with id {missing}[/yellow]")
             if wanted - found and out is None:
@@ -123,7 +123,7 @@ def group_command(
             rate = summary.records / elapsed if elapsed > 0 else 0
             err.print(f"{summary.records:,} 条病案，用时 {elapsed:.2f} 秒（{rate:,.0f} 条/秒，{summary.jobs} 个进程）")
     except InputError as exc:
-        err.print(f"[red]输入有误 / bad input[/red] {input}: {exc}", highlight=False)
+        err.print(f"[red]输入有误 / bad input[/red] {input}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -140,9 +140,9 @@ def check_command(
     out_console.print(
         f"{sch.path}: {len(sch.mdcs)} MDC, {len(sch.adrgs)} ADRG, {len(sch.drgs)} DRG, "
         f"{n_codes:,} 主诊表编码, {len(sch.mcc):,} MCC, {len(sch.cc):,} CC, "
-        f"{len(sch.cce):,} 排除表主诊断, {len(sch.or_procedures):,} 手术室手术", highlight=False)
+        f"{len(sch.cce):,} 排除表主诊断, {len(sch.or_procedures):,} 手术室手术", highlight=False, soft_wrap=True)
     for w in sch.warnings:
-        out_console.print(f"[yellow]提示[/yellow] {w}", highlight=False)
+        out_console.print(f"[yellow]提示[/yellow] {w}", highlight=False, soft_wrap=True)
     out_console.print("[green]方案表检查通过 / scheme OK[/green]")
 
 
@@ -173,10 +173,10 @@ def _pay_params(params: Path | None, year: int):
     from yibao.grouping.params import ParamError, bundled, load_params
 
     try:
-        ps = load_params(params or bundled("meishan-drg-2023"))
+        ps = load_params(params or bundled("meishan-drg"))
         return ps, DrgPayParams.from_params(ps, dt.date(year, 12, 31))
     except (ParamError, ValueError) as exc:
-        err.print(f"[red]参数文件有误 / parameter error[/red] {exc}", highlight=False)
+        err.print(f"[red]参数文件有误 / parameter error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -187,12 +187,12 @@ def _load_cases(cases: Path, scheme: str | None, years, level_map):
     grouper = DrgGrouper(_load(scheme)) if scheme else None
     try:
         with Progress(TextColumn("[bold]读取并分组 / reading and grouping[/bold]"), BarColumn(),
-                      TextColumn("{task.completed:,}/{task.total:,}"), console=err, transient=True) as progress:
+                      TextColumn("{task.completed:,.0f}"), console=err, transient=True) as progress:
             task = progress.add_task("load", total=None)
             return load_pay_cases(cases, grouper=grouper, years=years, level_map=level_map,
                                   progress=lambda done, total: progress.update(task, completed=done, total=total))
     except (CaseFileError, ValueError) as exc:
-        err.print(f"[red]病例文件有误 / bad case file[/red] {cases}: {exc}", highlight=False)
+        err.print(f"[red]病例文件有误 / bad case file[/red] {cases}: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -202,7 +202,7 @@ def weights_command(
     years: str = typer.Option(..., "--years", help="用哪些年度测算，如 2022-2023"),
     out: Path = typer.Option(..., "--out", help="权重表 CSV"),
     scheme: str | None = typer.Option(None, "--scheme", help="分组方案目录（病例无 drg_code 时用于分组）"),
-    params: Path | None = typer.Option(None, "--params", help="付费参数 YAML（默认内置 meishan-drg-2023）"),
+    params: Path | None = typer.Option(None, "--params", help="付费参数 YAML（默认内置 meishan-drg）"),
 ) -> None:
     """由本地历史病例测算 DRG 相对权重 / relative weights from the region's own case history.
 
@@ -227,7 +227,7 @@ def weights_command(
         raise typer.Exit(1) from None
     table.write_csv(out)
     err.print(f"{len(table.rows)} 个 DRG 的权重已写入 {out}（{table.n_used:,}/{table.n_cases:,} 个入组病例参与测算；"
-              f"剔除规则：{trim.describe()}）", highlight=False)
+              f"剔除规则：{trim.describe()}）", highlight=False, soft_wrap=True)
 
 
 @app.command("pay")
@@ -238,7 +238,7 @@ def pay_command(
     out: Path = typer.Option(..., "--out", help="输出目录"),
     budget: str | None = typer.Option(None, "--budget", help="年度预算（元），点数法必填"),
     scheme: str | None = typer.Option(None, "--scheme", help="分组方案目录（病例无 drg_code 时用于分组）"),
-    params: Path | None = typer.Option(None, "--params", help="付费参数 YAML（默认内置 meishan-drg-2023）"),
+    params: Path | None = typer.Option(None, "--params", help="付费参数 YAML（默认内置 meishan-drg）"),
     history: Path | None = typer.Option(None, "--history", help="测算年度病例（level_mode: computed 时用）"),
 ) -> None:
     """按 DRG 点数法/费率法结算一年病例 / pay a year's cases by DRG (point or rate method).
@@ -254,14 +254,14 @@ def pay_command(
     try:
         table = WeightTable.read_csv(weights)
     except (OSError, ValueError) as exc:
-        err.print(f"[red]权重表有误 / bad weights file[/red] {exc}", highlight=False)
+        err.print(f"[red]权重表有误 / bad weights file[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     year_cases = _load_cases(cases, scheme, [year], p.level_map)
     hist = _load_cases(history, scheme, None, p.level_map) if history else ()
     try:
         result = pay(year_cases, table, p, budget=_money_fen(budget) if budget else None, history=hist)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False)
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     write_reports(result, out)
-    err.print((out / "summary.md").read_text(encoding="utf-8"), highlight=False, markup=False)
+    err.print((out / "summary.md").read_text(encoding="utf-8"), highlight=False, markup=False, soft_wrap=True)

@@ -2,7 +2,7 @@
 
 Policy is data. A parameter file looks like the settlement policy files::
 
-    id: qingyuan-dip-2024
+    id: qingyuan-dip
     name: 清远市 DIP 付费参数
     reference: 清远市医疗保障局 …            # applies to parameters without their own
     parameters:
