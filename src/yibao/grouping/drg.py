@@ -73,6 +73,8 @@ class Status(str, Enum):
         return STATUS_ZH[self]
 
 
+_SUCCESS, _FAIL, _CHECK_FAILED = Status.SUCCESS, Status.FAIL, Status.CHECK_FAILED
+
 STATUS_ZH = {
     Status.SUCCESS: "分组成功",
     Status.FAIL: "无法入组",
@@ -222,6 +224,9 @@ class DrgGrouper:
             sev[code] = (sev.get(code, (None, None))[0], table)
         self._sev = sev
         self._cce = s.cce
+        # los/dept are copied into the rule context only when some rule looks at them
+        nodes = [m.node for m in s.mdcs] + [a.node for a in s.adrgs.values()]
+        self._uses_extra = any(a.kind == "dept" or a.arg == "los" for n in nodes for a in rules.atoms(n))
 
     # ------------------------------------------------------------------ fast path
 
@@ -246,9 +251,9 @@ class DrgGrouper:
             dx, px = out  # type: ignore[assignment]
         # 1. validation
         if (gender != 1 and gender != 2) or age is None or not dx:
-            return Status.CHECK_FAILED, NO_MDC, NO_ADRG, NO_DRG
+            return _CHECK_FAILED, NO_MDC, NO_ADRG, NO_DRG
         if age == 0 and (age_days is None or (age_days <= 28 and weight is None)):
-            return Status.CHECK_FAILED, NO_MDC, NO_ADRG, NO_DRG
+            return _CHECK_FAILED, NO_MDC, NO_ADRG, NO_DRG
         # 2. MDC and ADRG
         pdx = dx[0]
         ppr = px[0] if px else None
@@ -261,8 +266,9 @@ class DrgGrouper:
         c.age = age
         c.ageday = age_days
         c.weight = weight
-        c.los = los
-        c.dept = dept
+        if self._uses_extra:
+            c.los = los
+            c.dept = dept
         for m in self._mdc_by_pdx.get(pdx, self._mdc_default):
             if not m.pred(c):
                 continue
@@ -282,17 +288,17 @@ class DrgGrouper:
             if best is not None:
                 # 3. DRG
                 if not best.needs_severity:
-                    return Status.SUCCESS, m.code, best.code, best.by_level[0]
-                return Status.SUCCESS, m.code, best.code, best.by_level[self._level(pdx, dx)]
-        return Status.FAIL, NO_MDC, NO_ADRG, NO_DRG
+                    return _SUCCESS, m.code, best.code, best.by_level[0]
+                return _SUCCESS, m.code, best.code, best.by_level[self._level(pdx, dx)]
+        return _FAIL, NO_MDC, NO_ADRG, NO_DRG
 
     def _level(self, pdx: str, dx: Sequence[str]) -> int:
         """2 if a counted MCC exists among dx[1:], 1 if only a counted CC, else 0."""
         t = self._cce.get(pdx)
-        sev = self._sev
+        get = self._sev.get
         level = 0
-        for i in range(1, len(dx)):
-            e = sev.get(dx[i])
+        for x in dx[1:]:
+            e = get(x)
             if e is not None:
                 m, cc = e
                 if m is not None and m != t:
