@@ -168,3 +168,16 @@ def _demo():
         from yibao.grouping.drg_cli import demo_scheme_path
         _DEMO = DrgGrouper(demo_scheme_path())
     return _DEMO
+
+
+def test_gbk_input_needs_and_accepts_the_encoding(tmp_path):
+    # A GBK file with a Chinese gender word: read as UTF-8 it is an error naming the line,
+    # with --encoding gbk it groups.
+    src = tmp_path / "gbk.csv"
+    src.write_bytes((HEADER + "g1,女,45,,,妇科,7,1,D25.900,68.4100\n").encode("gbk"))
+    out = tmp_path / "o.csv"
+    bad = runner.invoke(app, ["drg", "group", str(src), "--scheme", "demo", "--out", str(out)])
+    assert bad.exit_code == 1 and "--encoding" in bad.output and "第2行" in bad.output
+    ok = runner.invoke(app, ["drg", "group", str(src), "--scheme", "demo", "--out", str(out), "--encoding", "gbk"])
+    assert ok.exit_code == 0, ok.output
+    assert _rows(out)[1] == ["g1", "SUCCESS", "MDCN", "NF1", "NF15"]

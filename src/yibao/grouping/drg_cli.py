@@ -62,6 +62,7 @@ def group_command(
     translate: bool = typer.Option(False, "--translate", help="先用方案的 icd10_map/icd9cm3_map 转换编码（默认关闭）"),
     jobs: int = typer.Option(min(2, os.cpu_count() or 1), "--jobs", min=1,
                              help="并行进程数 / worker processes for large files"),
+    encoding: str = typer.Option("utf-8", "--encoding", help="输入文件编码，如 utf-8、gbk"),
 ) -> None:
     """把病案分入 MDC/ADRG/DRG / group discharge records into MDC, ADRG and DRG.
 
@@ -90,7 +91,7 @@ def group_command(
         if explain:
             wanted = set(explain)
             found = set()
-            for _, record in iter_records(input):
+            for _, record in iter_records(input, encoding):
                 if record.id in wanted:
                     found.add(record.id)
                     result = grouper.group(record, explain=True)
@@ -109,7 +110,7 @@ def group_command(
                           TimeRemainingColumn(), console=err, transient=True,
                           disable=size < 4_000_000) as progress:
                 task = progress.add_task("group", total=size)
-                summary = group_csv(input, out, grouper, jobs=jobs,
+                summary = group_csv(input, out, grouper, jobs=jobs, encoding=encoding,
                                     on_progress=lambda done, total: progress.update(task, completed=done))
             elapsed = time.perf_counter() - started
             table = Table(title=f"{input.name} → {out}", show_header=True)

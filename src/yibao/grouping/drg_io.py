@@ -141,18 +141,26 @@ def parse_row(row: list[str], h: Header, line: int) -> DrgRecord:
     )
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[int, DrgRecord]]:
+def _codec(encoding: str) -> str:
+    return "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
+
+
+def iter_records(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, DrgRecord]]:
     """(line number, record) for each row of a record file."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with open(path, encoding=_codec(encoding), newline="") as fh:
         reader = csv.reader(fh)
         try:
-            header = read_header(next(reader))
-        except StopIteration:
-            raise InputError("文件为空，缺少表头 (empty file)", 1) from None
-        for row in reader:
-            if not row:
-                continue
-            yield reader.line_num, parse_row(row, header, reader.line_num)
+            try:
+                header = read_header(next(reader))
+            except StopIteration:
+                raise InputError("文件为空，缺少表头 (empty file)", 1) from None
+            for row in reader:
+                if not row:
+                    continue
+                yield reader.line_num, parse_row(row, header, reader.line_num)
+        except UnicodeDecodeError:
+            raise InputError(f"不是 {encoding} 编码的文本（可用 --encoding gbk 等指定编码）",
+                             reader.line_num + 1) from None
 
 
 def _plain(text: str) -> bool:
@@ -216,10 +224,15 @@ _WORKER: dict = {}
 def _worker_chunk(args: tuple[int, int, int]) -> tuple[int, list[tuple] | InputError]:
     start, end, first_line = args
     path, h, grouper = _WORKER["path"], _WORKER["header"], _WORKER["grouper"]
+    encoding = _WORKER.get("encoding", "utf-8")
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
-    text = data.decode("utf-8")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return start, InputError(f"不是 {encoding} 编码的文本（可用 --encoding gbk 等指定编码）",
+                                 first_line + data[: exc.start].count(b"\n"))
     try:
         return start, _group_rows(grouper, csv.reader(io.StringIO(text, newline="")), h, first_line)
     except InputError as exc:
@@ -258,7 +271,7 @@ class GroupSummary:
 
 def group_csv(in_path: str | Path, out_path: str | Path, grouper: DrgGrouper, *, jobs: int = 1,
               on_progress: Callable[[int, int], None] | None = None,
-              chunk_bytes: int = 2_000_000) -> GroupSummary:
+              chunk_bytes: int = 2_000_000, encoding: str = "utf-8") -> GroupSummary:
     """Group every record of ``in_path`` into ``out_path``. ``on_progress(done_bytes,
     total_bytes)`` is called as the work advances. Raises :class:`InputError`; in that case
     nothing is written."""
@@ -267,9 +280,9 @@ def group_csv(in_path: str | Path, out_path: str | Path, grouper: DrgGrouper, *,
     with open(in_path, "rb") as fh:
         first = fh.readline()
     try:
-        header_text = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("不是 UTF-8 编码 (not UTF-8)", 1) from None
+        header_text = first.decode(_codec(encoding))
+    except (UnicodeDecodeError, LookupError):
+        raise InputError(f"表头不是 {encoding} 编码的文本（可用 --encoding gbk 等指定编码）", 1) from None
     try:
         header_row = next(csv.reader([header_text]))
     except StopIteration:
@@ -283,7 +296,7 @@ def group_csv(in_path: str | Path, out_path: str | Path, grouper: DrgGrouper, *,
     used_jobs = 1
     if ranges and jobs > 1 and can_fork and len(ranges) > 1:
         used_jobs = min(jobs, len(ranges))
-        _WORKER.update(path=str(in_path), header=h, grouper=grouper)
+        _WORKER.update(path=str(in_path), header=h, grouper=grouper, encoding=_codec(encoding))
         ctx = multiprocessing.get_context("fork")
         parts: dict[int, list[tuple]] = {}
         errors: list[tuple[int, InputError]] = []
@@ -306,7 +319,7 @@ def group_csv(in_path: str | Path, out_path: str | Path, grouper: DrgGrouper, *,
         for start, _, _ in ranges:
             results.extend(parts[start])
     elif ranges is not None:
-        _WORKER.update(path=str(in_path), header=h, grouper=grouper)
+        _WORKER.update(path=str(in_path), header=h, grouper=grouper, encoding=_codec(encoding))
         try:
             for rng in ranges:
                 _, part = _worker_chunk(rng)
@@ -319,9 +332,12 @@ def group_csv(in_path: str | Path, out_path: str | Path, grouper: DrgGrouper, *,
             _WORKER.clear()
     else:
         # Quoted fields may span lines: read the whole file with one csv reader.
-        with open(in_path, encoding="utf-8-sig", newline="") as fh:
-            fh.readline()
-            results = _group_rows(grouper, csv.reader(fh), h, 2)
+        try:
+            with open(in_path, encoding=_codec(encoding), newline="") as fh:
+                fh.readline()
+                results = _group_rows(grouper, csv.reader(fh), h, 2)
+        except UnicodeDecodeError:
+            raise InputError(f"不是 {encoding} 编码的文本（可用 --encoding gbk 等指定编码）") from None
     if on_progress:
         on_progress(size, size)
 
