@@ -49,3 +49,40 @@ def test_help_has_examples():
                  ["serve", "user"], ["serve", "user", "add"], ["serve", "user", "list"]):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Example" in result.output, args
+
+
+def test_yibao_serve_runs_workers_and_answers(tmp_path):
+    """``yibao serve`` as an operator starts it: migrated database, two workers, the gateway on."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    url = f"sqlite:///{tmp_path / 'served.sqlite'}"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, YIBAO_API_SECRET="serve-test-secret-0123456789abcdef")
+    proc = subprocess.Popen([sys.executable, "-m", "yibao.cli", "serve", "--port", str(port), "--workers", "2",
+                             "--database-url", url, "--data-dir", str(tmp_path)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "yibao serve did not start"
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok", "database": "sqlite", "auth": True}
+        refused = httpx.post(f"http://127.0.0.1:{port}/fsi/api/callService", content=b"{}")
+        assert refused.status_code == 401 and refused.json()["message"].startswith("缺少服务网关的请求头")
+        assert httpx.get(f"http://127.0.0.1:{port}/api/openapi.json").json()["info"]["title"] == "yibao 医保局业务 API"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
