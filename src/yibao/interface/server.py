@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import gc
 import logging
 import os
 import time
@@ -234,4 +235,10 @@ def app_from_env() -> FastAPI:
     engine = db.make_engine(os.environ.get("YIBAO_DATABASE_URL") or None)
     data_dir = Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data"))
     auth = os.environ.get("YIBAO_SERVE_NO_AUTH", "") != "1"
-    return create_app(engine, auth=auth, data_dir=data_dir, api_secret=os.environ.get("YIBAO_API_SECRET") or None)
+    app = create_app(engine, auth=auth, data_dir=data_dir, api_secret=os.environ.get("YIBAO_API_SECRET") or None)
+    app.state.service.platform.reference.catalogue()  # load the reference cache before the first request
+    # What is loaded now lives as long as the worker: keep it out of the collector's way, so that
+    # full collections stay short (they otherwise show as latency spikes under load).
+    gc.collect()
+    gc.freeze()
+    return app
