@@ -197,6 +197,27 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def cpu_seconds(root: int, *, postgres: bool) -> float:
+    """CPU time (user + system) of the server process, its workers and, on PostgreSQL, every
+    postgres process: settlements per server CPU-second do not depend on what else the shared
+    machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid, ppid = int(entry), int(fields[1])
+        if pid == root or ppid == root or (postgres and comm == "postgres"):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -211,6 +232,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="concurrent client connections")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--pace", type=float, default=0.8, help="paced phase: this fraction of the saturation rate")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
@@ -240,13 +262,17 @@ def main() -> None:
         split = len(claims) * 2 // 3
         warm = min(200, split // 10)
         asyncio.run(saturate("127.0.0.1", port, claims[:warm], keys, args.connections))  # caches, connection pools
+        cpu0 = cpu_seconds(server.pid, postgres=backend == "PostgreSQL")
         sat = asyncio.run(saturate("127.0.0.1", port, claims[warm:split], keys, args.connections))
+        cpu = cpu_seconds(server.pid, postgres=backend == "PostgreSQL") - cpu0
+        print(f"load average (1 min): {os.getloadavg()[0]:.2f}; server{' + PostgreSQL' if backend == 'PostgreSQL' else ''} CPU "
+              f"{cpu:.1f} s for {sat['count']:,} settlements = {sat['count'] / cpu:,.0f} settlements per server CPU-second")
         print(f"saturation: {sat['rate']:,.0f} settlements/s ({sat['count']:,} settlements = {2 * sat['count']:,} requests "
               f"in {sat['elapsed']:.1f} s); settlement p50 {pct(sat['settle'], 50):.1f} ms p99 {pct(sat['settle'], 99):.1f} ms; "
               f"request p50 {pct(sat['request'], 50):.1f} ms p99 {pct(sat['request'], 99):.1f} ms", flush=True)
-        target = 0.8 * sat["rate"]
+        target = args.pace * sat["rate"]
         pace = asyncio.run(paced("127.0.0.1", port, claims[split:], keys, target, args.connections, split))
-        print(f"paced at 80% ({target:,.0f}/s offered, {pace['rate']:,.0f}/s achieved, {pace['count']:,} settlements): "
+        print(f"paced at {args.pace:.0%} ({target:,.0f}/s offered, {pace['rate']:,.0f}/s achieved, {pace['count']:,} settlements): "
               f"settlement p50 {pct(pace['settle'], 50):.1f} ms p99 {pct(pace['settle'], 99):.1f} ms; "
               f"request p50 {pct(pace['request'], 50):.1f} ms p99 {pct(pace['request'], 99):.1f} ms; "
               f"{pace['late']} started >1 ms late", flush=True)
