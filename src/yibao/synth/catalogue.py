@@ -182,7 +182,7 @@ def build() -> Catalogue:
                 p = base * float(rng.uniform(0.65, 1.35))
                 code = f"X{r['atc']}{chr(65 + di % 26)}{di:03d}{letter}{si + 1:03d}{mi + 1:02d}"
                 price = _micro(max(p, 0.5))
-                has_ceiling = r["lv"] != "03" and rng.random() < 0.55
+                has_ceiling = r["lv"] != "03" and int(r["pack"]) == 1 and rng.random() < 0.75
                 c.add(
                     code=code, name=f"{r['name']}{form if form not in r['name'] else ''}", list_type="101",
                     chrg_type="09", lv=r["lv"], selfpay=r["selfpay"], price=price,
@@ -199,7 +199,7 @@ def build() -> Catalogue:
         form = r["form"]
         for mi, m in enumerate(rng.choice(len(MANUFACTURERS), size=int(rng.integers(2, 5)), replace=False)):
             p = float(r["price"]) * float(rng.uniform(0.7, 1.3))
-            has_ceiling = rng.random() < 0.5
+            has_ceiling = int(r["pack"]) == 1 and rng.random() < 0.6
             c.add(
                 code=f"Z{'ABCDEFGHJK'[ti % 10]}{ti:03d}{FORM_LETTER.get(form, 'Z')}{mi + 1:02d}0{ti % 7}{mi}",
                 name=f"{r['name']}{form}", list_type="101", chrg_type="11", lv=r["lv"],
