@@ -43,7 +43,7 @@ DEFAULT_RATES: dict[str, float] = {
     "included_consumable": 0.0005, "frequency_excess": 0.002, "price_over_ceiling": 0.0005,
     "off_indication": 0.001, "split_admission": 0.01, "phantom_stay": 0.008, "overlong_stay": 0.003,
     "drg_upcoding": 0.01, "over_testing_hba1c": 0.03, "care_after_death": 0.25, "two_places": 0.006,
-    "trace_code_resale": 0.002, "stock_mismatch": 0.01, "third_party_injury": 0.05,
+    "trace_code_resale": 0.004, "stock_mismatch": 0.01, "third_party_injury": 0.05,
 }
 INJECTED = F_PHANTOM | F_UPCODE | F_THIRD | F_SPLIT | F_LONG | F_DEAD | F_TWO
 UPCODE_SHARE = 25  # percent of the stay's fees taken as the overpayment at stake
@@ -81,7 +81,8 @@ def inject_schedule(ctx: Context, enc: dict, persons: np.ndarray, s: np.ndarray,
     # over-long stays: stretched to 61–90 days inside the free room
     cand = o[(room >= 62) & (rng.random(len(o)) < rates["overlong_stay"])]
     if len(cand):
-        k = np.searchsorted(o, cand) if False else np.array([np.nonzero(o == c)[0][0] for c in cand])
+        pos_of = {int(x): j for j, x in enumerate(o)}
+        k = np.array([pos_of[int(c)] for c in cand])
         newlos = np.minimum(rng.integers(61, 91, len(cand)), room[k] - 1)
         lo_b = prev_end[k]
         hi_b = next_beg[k] - newlos
@@ -144,9 +145,6 @@ def inject_schedule(ctx: Context, enc: dict, persons: np.ndarray, s: np.ndarray,
         v["flags"] = np.full(len(cand), F_DEAD)
         add.append(take(v, np.nonzero(v["inst"] >= 0)[0]))
     if add:
-        for a in add:
-            if "end" not in a or len(a["end"]) and a["end"].max() == 0:
-                pass
         enc = cat_enc([enc] + add)
     return enc
 
@@ -262,7 +260,7 @@ class LineInjector:
     def _free(self, mask: np.ndarray) -> np.ndarray:
         return np.nonzero(mask & ~self.used)[0]
 
-    def _add(self, e: np.ndarray, items: np.ndarray, pattern: str, day=None, cnt=None, pric=None):
+    def _add(self, e: np.ndarray, items: np.ndarray, pattern: str, day=None, cnt=None, pric=None, sec=None):
         e = np.asarray(e, np.int64)
         items = np.asarray(items, np.int64)
         if len(e) == 0:
@@ -276,8 +274,9 @@ class LineInjector:
                              np.ones(len(e), bool), self.year, self.rng)
         bsec, esec = self.enc["bsec"][e], self.enc["esec"][e]
         ip = self.enc["mt"][e] == MT_IP
-        sec = np.where(ip, np.where(day == 0, np.minimum(bsec + 600, 86_399), 12 * 3600),
-                       bsec + (esec - bsec) // 2)
+        if sec is None:
+            sec = np.where(ip, np.where(day == 0, np.minimum(bsec + 600, 86_399), 12 * 3600),
+                           bsec + (esec - bsec) // 2)
         new = lines_of(e, items, day, sec, pric, cnt)
         base = len(self.L["enc"]) + sum(len(x["enc"]) for x in self.new)
         self.new.append(new)
@@ -301,8 +300,6 @@ class LineInjector:
     def run(self) -> tuple[dict, list[dict], list[tuple[int, int]]]:
         a, enc, rng, R = self.a, self.enc, self.rng, self.rates
         clinical = np.isin(enc["mt"], [0, 1, 2, 3])
-        items_ok_level = a["minlv"][None, :] <= self.rank[:, None] if False else None
-        del items_ok_level
         base = self.plain & ~a["lmt"]
         # gender
         e = _pick(rng, self._free(clinical), R["gender_mismatch"])
@@ -337,7 +334,6 @@ class LineInjector:
         allowed = cand[None, :] & ~match & (a["minlv"][None, :] <= self.rank[e][:, None])
         it = self._choose_items(e, allowed)
         self._add(e[it >= 0], it[it >= 0], "off_indication", self._any_day(e[it >= 0]))
-        self.used_lines()
         # exclusive pairs: add the second item where the first is billed
         self._pairs([(x, y, s) for x, y, s in self.ctx.cat.exclusive], "exclusive_items", R["exclusive_items"])
         self._pairs([(x, y, "encounter") for x, y in self.ctx.cat.included], "included_consumable", R["included_consumable"])
@@ -349,9 +345,6 @@ class LineInjector:
         if self.new:
             L = {k: np.concatenate([L[k]] + [n[k] for n in self.new]) for k in L}
         return L, self.labels, self.trace_dups
-
-    def used_lines(self):
-        pass
 
     def _pairs(self, pairs, pattern, rate):
         L, a = self.L, self.a
@@ -381,7 +374,8 @@ class LineInjector:
         xs = xs[np.unique(L["enc"][xs], return_index=True)[1]]
         xs = xs[self.rng.random(len(xs)) < rate]
         e = L["enc"][xs]
-        self._add(e, L["item"][xs], "frequency_excess", L["day"][xs], np.full(len(xs), 10_000), L["pric"][xs])
+        self._add(e, L["item"][xs], "frequency_excess", L["day"][xs], np.full(len(xs), 10_000), L["pric"][xs],
+                  sec=np.minimum(L["sec"][xs] + 1, 86_399))
 
     def _price(self, rate):
         L, a = self.L, self.a
@@ -414,7 +408,7 @@ class LineInjector:
         new_lines = []
         for p in persons:
             visits = dm_visits[enc["psn"][dm_visits] == p]
-            count = int(has_hb[enc["psn"] == p].sum()) if False else int(np.isin(np.nonzero(enc["psn"] == p)[0], np.nonzero(has_hb)[0]).sum())
+            count = int((has_hb & (enc["psn"] == p)).sum())
             free = visits[~has_hb[visits]]
             need = 5 - count
             extra = int(self.rng.integers(need, need + 3))
@@ -456,8 +450,12 @@ class LineInjector:
         dst_pos = np.nonzero(self.rng.random(len(ph)) < rate)[0]
         dst_pos = dst_pos[dst_pos > 0]
         used_src: set[int] = set()
+        items = L["item"][ph]
         for pos in dst_pos:
-            src = int(ph[int(self.rng.integers(0, pos))])
+            same = np.nonzero(items[:pos] == items[pos])[0]
+            if len(same) == 0:
+                continue
+            src = int(ph[same[int(self.rng.integers(0, len(same)))]])
             dst = int(ph[pos])
             if L["enc"][src] == L["enc"][dst] or src in used_src or dst in used_src:
                 continue

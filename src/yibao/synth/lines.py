@@ -357,6 +357,10 @@ def sanitise(ctx: Context, enc: dict[str, np.ndarray], L: dict[str, np.ndarray])
     swap = bad & (fb >= 0) & (a["minlv"][np.maximum(fb, 0)] <= rank)
     item = np.where(swap, fb, item)
     L["item"] = item
+    if swap.any():
+        sw = np.nonzero(swap)[0]
+        L["pric"][sw] = price_for(ctx, item[sw], rank[sw], np.zeros(len(sw), bool), np.zeros(len(sw), bool),
+                                  ctx.years[0], np.random.default_rng(0))
     keep &= ~(bad & ~swap)
     # gender
     sx = a["sex"][item]
