@@ -237,7 +237,7 @@ def build() -> Catalogue:
             ("DR摄影", "xray", 60.0, 2), ("CT平扫", "ct_part", 200.0, 3), ("磁共振平扫", "mri_part", 450.0, 4),
         )):
             p = _micro(price * (1 + 0.05 * (pi % 4)))
-            c.add(code=f"0021{vi + 5}{pi + 1:04d}0000", name=f"{part}{kind}", list_type="201", chrg_type="03",
+            c.add(code=f"0021{vi + 5}{pi + 1:06d}0000", name=f"{part}{kind}", list_type="201", chrg_type="03",
                   lv="01" if vi < 2 else "02", selfpay="0.10" if vi == 2 else "", price=p, ceiling=p,
                   grp=grp, kind="service", unit="部位", minlv=minlv)
     for pi, part in enumerate(("肝胆胰脾", "双肾输尿管膀胱", "子宫附件", "甲状腺", "乳腺", "心脏", "颈部淋巴结",
