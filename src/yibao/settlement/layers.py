@@ -8,8 +8,9 @@ two values of F are rounded (half-up, to the fen).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from math import lcm
 
 from yibao.money import Exact, fmt_exact_yuan, fmt_percent, fmt_yuan, round_half_up
 
@@ -20,11 +21,46 @@ class BandRule:
     ratio: Fraction
 
 
+def mul_round(x: int, ratio: Fraction) -> int:
+    """round_half_up(x × ratio) for x ≥ 0, in integers (no Fraction is built)."""
+    den = ratio.denominator
+    return (2 * x * ratio.numerator + den) // (2 * den)
+
+
 @dataclass(frozen=True, slots=True)
 class CumulativeRule:
     deductible: Exact  # fen
     bands: tuple[BandRule, ...]
     cap: int | None  # fen per year; None = no cap
+    # The band ratios over one common denominator, for integer arithmetic.
+    _den: int = field(init=False, repr=False, compare=False)
+    _nums: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        den = lcm(*(b.ratio.denominator for b in self.bands)) if self.bands else 1
+        object.__setattr__(self, "_den", den)
+        object.__setattr__(self, "_nums", tuple(b.ratio.numerator * (den // b.ratio.denominator) for b in self.bands))
+
+    def payout_rounded(self, x: Exact) -> int:
+        """round_half_up(F(x)), in integers when x and the deductible are whole fen."""
+        if type(x) is not int or type(self.deductible) is not int:
+            return round_half_up(self.payout(x))
+        above = x - self.deductible
+        if above <= 0:
+            return 0
+        total = 0
+        start = 0
+        for band, num in zip(self.bands, self._nums):
+            end = band.upto
+            part = (above if end is None or above < end else end) - start
+            if part <= 0:
+                break
+            total += num * part
+            if end is None:
+                break
+            start = end
+        den = self._den
+        return (2 * total + den) // (2 * den)
 
     def payout(self, x: Exact) -> Exact:
         """F(x): exact payout for a yearly base of x fen."""
@@ -57,7 +93,7 @@ class LayerStep:
 def run_cumulative(rule: CumulativeRule, base_before: Exact, base_added: Exact, paid_before: int) -> LayerStep:
     """Pay what moving the yearly base from x0 to x0 + added is worth, within the cap."""
     base_after = base_before + base_added
-    due = round_half_up(rule.payout(base_after)) - round_half_up(rule.payout(base_before))
+    due = rule.payout_rounded(base_after) - rule.payout_rounded(base_before)
     due = max(due, 0)
     if rule.cap is None:
         return LayerStep(base_before, base_after, due, None, due)

@@ -13,6 +13,7 @@ A refund line (negative ``cnt``) is classified like the line it names in ``init_
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 from typing import Iterable, Mapping
 
@@ -27,17 +28,54 @@ class LineError(ValueError):
     """A fee line that cannot be accepted; the message names the line and the field."""
 
 
+PRICE_SCALE = 10**6  # pric has at most 6 decimals (16,6)
+COUNT_SCALE = 10**4  # cnt has at most 4 decimals (16,4)
+RATIO_SCALE = 10**4  # ratios have at most 4 decimals (5,4)
+_TO_FEN = PRICE_SCALE * COUNT_SCALE // 100  # pric_u × cnt_u / _TO_FEN = fen
+
+
+def units(value, scale: int) -> int | None:
+    """``value × scale`` as an exact int, or None when it is not a whole number of units."""
+    if type(value) is int:
+        return value * scale
+    if isinstance(value, Fraction):
+        den = value.denominator
+        return value.numerator * (scale // den) if scale % den == 0 else None
+    if isinstance(value, Decimal):
+        scaled = value * scale
+        return int(scaled) if scaled == scaled.to_integral_value() else None
+    return units(Fraction(value), scale)
+
+
+def div_half_up(num: int, den: int) -> int:
+    """num / den rounded half-up (ties away from zero), den > 0."""
+    if num >= 0:
+        return (2 * num + den) // (2 * den)
+    return -((-2 * num + den) // (2 * den))
+
+
+def _units_or_fail(line: FeeLine) -> tuple[int, int]:
+    pric_u = units(line.pric, PRICE_SCALE)
+    cnt_u = units(line.cnt, COUNT_SCALE)
+    if pric_u is None:
+        raise LineError(f"费用明细 {line.feedetl_sn}: pric 单价最多6位小数")
+    if cnt_u is None:
+        raise LineError(f"费用明细 {line.feedetl_sn}: cnt 数量最多4位小数")
+    return pric_u, cnt_u
+
+
 def line_amount(line: FeeLine) -> int:
     """The line's amount in fen, checking a sent total against ``pric × cnt``."""
-    if line.pric < 0:
+    pric_u, cnt_u = _units_or_fail(line)
+    if pric_u < 0:
         raise LineError(f"费用明细 {line.feedetl_sn}: pric 单价不能为负数")
-    exact_fen = line.pric * line.cnt * 100
+    exact = pric_u * cnt_u  # in units of 1 / _TO_FEN fen
     if line.det_item_fee_sumamt is None:
-        return round_half_up(exact_fen)
-    if abs(Fraction(line.det_item_fee_sumamt) - exact_fen) > 1:
+        return div_half_up(exact, _TO_FEN)
+    if abs(line.det_item_fee_sumamt * _TO_FEN - exact) > _TO_FEN:
         raise LineError(
             f"费用明细 {line.feedetl_sn}: det_item_fee_sumamt {fmt_yuan(line.det_item_fee_sumamt)} "
-            f"与 pric×cnt = {float(line.pric * line.cnt):.4f} 相差超过 0.01"
+            f"与 pric×cnt = {exact / (_TO_FEN * 100):.4f} 相差超过 0.01"
         )
     return line.det_item_fee_sumamt
 
@@ -54,49 +92,49 @@ def _self_pay_by_approval(item: CatalogueItem, hosp_appr_flag: str | None) -> st
 
 
 def classify_line(line: FeeLine, item: CatalogueItem | None) -> LineSplit:
-    """Split one line; ``item`` is the catalogue entry (of the refunded line for a refund)."""
+    """Split one line; ``item`` is the catalogue entry (of the refunded line for a refund).
+
+    The arithmetic is in exact integer units (price in 10⁻⁶ yuan, count in 10⁻⁴), each figure
+    rounded half-up to the fen once."""
     amount = line_amount(line)
-    common = dict(
-        feedetl_sn=line.feedetl_sn,
-        med_list_codg=line.med_list_codg,
-        pric=line.pric,
-        cnt=line.cnt,
-        amount=amount,
-        init_feedetl_sn=line.init_feedetl_sn,
-    )
     if item is None:
         return LineSplit(
-            chrgitm_lv="", fulamt_ownpay=amount, overlmt=0, preselfpay=0, inscp=0,
-            note="医保目录外项目，全自费", **common,
+            line.feedetl_sn, line.med_list_codg, "", line.pric, line.cnt, amount, amount, 0, 0, 0,
+            init_feedetl_sn=line.init_feedetl_sn, note="医保目录外项目，全自费",
         )
-    facts = dict(
-        pric_uplmt_amt=item.pric_uplmt_amt,
-        selfpay_prop=item.selfpay_prop,
-        nego_drug=item.nego_drug,
-        name=item.name,
-        med_chrgitm_type=item.med_chrgitm_type,
-        lmt_used_flag=item.lmt_used_flag,
-    )
-    approval = _self_pay_by_approval(item, line.hosp_appr_flag)
+    approval = _self_pay_by_approval(item, line.hosp_appr_flag) if line.hosp_appr_flag else None
     if item.chrgitm_lv == "03" or approval:
-        note = approval or "丙类项目，全自费"
         return LineSplit(
-            chrgitm_lv=item.chrgitm_lv, fulamt_ownpay=amount, overlmt=0, preselfpay=0, inscp=0,
-            note=note, **common, **facts,
+            line.feedetl_sn, line.med_list_codg, item.chrgitm_lv, line.pric, line.cnt, amount, amount, 0, 0, 0,
+            item.pric_uplmt_amt, item.selfpay_prop, item.nego_drug, item.name, line.init_feedetl_sn,
+            item.med_chrgitm_type, item.lmt_used_flag, approval or "丙类项目，全自费",
         )
     overlmt = 0
-    notes = [CHRGITM_LV_NAMES.get(item.chrgitm_lv, item.chrgitm_lv)]
-    if item.pric_uplmt_amt is not None and line.pric > item.pric_uplmt_amt:
-        overlmt = round_half_up((line.pric - item.pric_uplmt_amt) * line.cnt * 100)
-        notes.append(f"单价超出限价{float(item.pric_uplmt_amt):g}元，超限价{fmt_yuan(overlmt)}元自费")
+    note = CHRGITM_LV_NAMES.get(item.chrgitm_lv, item.chrgitm_lv)
+    uplmt = item.pric_uplmt_amt
+    if uplmt is not None:
+        pric_u, cnt_u = _units_or_fail(line)
+        uplmt_u = units(uplmt, PRICE_SCALE)
+        if uplmt_u is None:
+            if line.pric > uplmt:
+                overlmt = round_half_up((Fraction(line.pric) - uplmt) * Fraction(line.cnt) * 100)
+        elif pric_u > uplmt_u:
+            overlmt = div_half_up((pric_u - uplmt_u) * cnt_u, _TO_FEN)
+        if overlmt:
+            note += f"；单价超出限价{float(uplmt):g}元，超限价{fmt_yuan(overlmt)}元自费"
     preselfpay = 0
-    if item.chrgitm_lv == "02" and item.selfpay_prop:
-        preselfpay = round_half_up((amount - overlmt) * item.selfpay_prop)
-        notes.append(f"先行自付{float(item.selfpay_prop) * 100:g}%计{fmt_yuan(preselfpay)}元")
-    inscp = amount - overlmt - preselfpay
+    prop = item.selfpay_prop
+    if item.chrgitm_lv == "02" and prop:
+        prop_u = units(prop, RATIO_SCALE)
+        if prop_u is None:
+            preselfpay = round_half_up((amount - overlmt) * prop)
+        else:
+            preselfpay = div_half_up((amount - overlmt) * prop_u, RATIO_SCALE)
+        note += f"；先行自付{float(prop) * 100:g}%计{fmt_yuan(preselfpay)}元"
     return LineSplit(
-        chrgitm_lv=item.chrgitm_lv, fulamt_ownpay=0, overlmt=overlmt, preselfpay=preselfpay,
-        inscp=inscp, note="；".join(notes), **common, **facts,
+        line.feedetl_sn, line.med_list_codg, item.chrgitm_lv, line.pric, line.cnt, amount, 0, overlmt, preselfpay,
+        amount - overlmt - preselfpay, uplmt, prop, item.nego_drug, item.name, line.init_feedetl_sn,
+        item.med_chrgitm_type, item.lmt_used_flag, note,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Callable, Union
 
 from yibao.money import Exact
 
@@ -154,6 +155,10 @@ class YearState:
     admissions: int = 0
     layers: dict[str, LayerAccum] = field(default_factory=dict)
 
+    def peek(self, key: str) -> LayerAccum:
+        """The layer's position, without adding an entry for a layer not yet used."""
+        return self.layers.get(key) or LayerAccum()
+
     def layer(self, key: str) -> LayerAccum:
         acc = self.layers.get(key)
         if acc is None:
@@ -166,6 +171,9 @@ class YearState:
         )
 
 
+Step = Union[str, Callable[[], str]]
+
+
 @dataclass(frozen=True, slots=True)
 class FundRow:
     """What one layer did for this encounter (kept for every layer, paid or not)."""
@@ -175,7 +183,12 @@ class FundRow:
     base: Exact  # this encounter's base for the layer
     cap_remaining: int | None  # cap left before this encounter; None when uncapped
     payamt: int
-    proc_info: str
+    explain: Callable[[], str]  # setl_proc_info, rendered when someone reads it
+    counted: bool = True  # were base and payment added to the yearly accumulators
+
+    @property
+    def proc_info(self) -> str:
+        return self.explain()
 
     @property
     def name(self) -> str:
@@ -231,8 +244,13 @@ class SettlementResult:
     rows: tuple[FundRow, ...]
     delta: StateDelta
     lines: tuple[LineSplit, ...]
-    trace: tuple[str, ...]
+    steps: tuple[Step, ...]
     in_region: bool = True
+
+    @property
+    def trace(self) -> tuple[str, ...]:
+        """The explanation a person can read, one step per line."""
+        return tuple(step if isinstance(step, str) else step() for step in self.steps)
 
     def detail_rows(self) -> list[FundRow]:
         """The setldetail rows: layers that paid more than 0 (or the row saying why none did)."""

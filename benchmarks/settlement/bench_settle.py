@@ -1,0 +1,174 @@
+"""Settlement throughput: the pure engine, and whole claims through the interface on a database.
+
+    python benchmarks/settlement/bench_settle.py --claims 100000            # pure engine
+    python benchmarks/settlement/bench_settle.py --claims 20000 --interface  # + 2401/2301/2304 on SQLite
+
+Prints settlements per second. Results are recorded in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import datetime as dt
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from rich.console import Console
+from rich.progress import track
+
+from workload import build  # noqa: E402
+
+from yibao.policy import PolicyLibrary, resolve
+from yibao.registry.levels import settlement_level
+from yibao.registry.store import catalogue_row
+from yibao.interface.reference import catalogue_item
+from yibao.settlement import Claim, FeeLine, InstitutionFacts, PersonFacts, YearState, classify_lines, settle
+
+
+def pure_engine(work, console: Console) -> float:
+    library = PolicyLibrary.shipped()
+    policies = {"511402": library.get("meishan-2020"), "441802": library.get("qingyuan-2021")}
+    catalogue = {e["med_list_codg"]: catalogue_item(_Row(catalogue_row(e))) for e in work.catalogue}
+    persons = {p["psn_no"]: p for p in work.persons}
+    institutions = {i["fixmedins_code"]: i for i in work.institutions}
+    prepared = []
+    for c in track(work.claims, description="classifying lines", console=console):
+        p = persons[c["psn_no"]]
+        inst = institutions[c["fixmedins_code"]]
+        fees = [FeeLine(str(i), code, Fraction(pric), Fraction(cnt)) for i, (code, pric, cnt) in enumerate(c["lines"], 1)]
+        lines = tuple(classify_lines(fees, catalogue))
+        person = PersonFacts(p["psn_no"], p["insutype"], p["psn_type"], p["insu_admdvs"], p["assistance"], p["cvlserv"], p["acct_balc"])
+        institution = InstitutionFacts(inst["fixmedins_code"], settlement_level(inst["medins_lv"]), inst["admdvs"])
+        on = c["date"]
+        policy = resolve(policies[p["insu_admdvs"]], max(on, dt.date(2021, 1, 1)))
+        prepared.append((Claim(person, institution, "21", on, lines), policy))
+    states: dict[str, YearState] = {}
+    gc.collect()
+    gc.freeze()  # the prepared workload is long-lived; keep the collector from rescanning it
+    start = time.perf_counter()
+    for claim, policy in prepared:
+        state = states.setdefault(claim.person.psn_no, YearState())
+        result = settle(claim, policy, state)
+        result.delta.apply(state)
+    elapsed = time.perf_counter() - start
+    return len(prepared) / elapsed
+
+
+class _Row:
+    def __init__(self, mapping):
+        self.__dict__.update(mapping)
+
+
+def interface(work, console: Console, url: str | None) -> tuple[float, float]:
+    import tempfile
+
+    from yibao.interface import Platform
+    from yibao.interface.client import InProcess, InterfaceClient
+    from yibao.registry import store
+    from yibao.storage import db
+
+    tmp = tempfile.mkdtemp()
+    engine = db.make_engine(url or f"sqlite:///{tmp}/bench.sqlite")
+    db.create_all(engine)
+    db.reset(engine)
+    with engine.begin() as conn:
+        store.upsert_catalogue(conn, work.catalogue)
+        store.upsert_institutions(conn, work.institutions)
+        store.upsert_persons(conn, [
+            store.PersonRecord(p["psn_no"], p["certno"], p["psn_name"], p["gend"], p["brdy"], p["insutype"], p["psn_type"],
+                               p["insu_admdvs"], p["assistance"], p["cvlserv"], p["acct_balc"])
+            for p in work.persons
+        ])
+    platform = Platform(engine)
+    persons = {p["psn_no"]: p for p in work.persons}
+    clients = {}
+    settle_time = 0.0
+    start = time.perf_counter()
+    for n, c in enumerate(track(work.claims, description="2401 → 2301 → 2304", console=console)):
+        code = c["fixmedins_code"]
+        when = dt.datetime.combine(c["date"], dt.time(10, 0))
+        client = clients.setdefault(code, InterfaceClient(InProcess(platform), code))
+        client.clock = lambda when=when: when
+        p = persons[c["psn_no"]]
+        mdtrt_id = client.admit(psn_no=p["psn_no"], insutype=p["insutype"], med_type="21", begntime=f"{c['date']} 08:00:00", ipt_no=f"B{n}")
+        out = client.ok("2301", {"feedetail": client.fee_lines(mdtrt_id, p["psn_no"], c["lines"])})
+        total = sum(r["det_item_fee_sumamt"] for r in out["result"])
+        t0 = time.perf_counter()
+        client.ok("2304", {"data": client.settle_data(mdtrt_id, p["psn_no"], p["insutype"], str(total))})
+        settle_time += time.perf_counter() - t0
+    elapsed = time.perf_counter() - start
+    return len(work.claims) / elapsed, len(work.claims) / settle_time
+
+
+def bulk(work, console: Console, url: str | None) -> float:
+    """Whole claims (encounter, 20 lines, settlement, fund rows, accumulators) through the bulk
+    channel, on a database, in process."""
+    import tempfile
+
+    from yibao.interface.bulk import BulkEncounter, BulkSettler
+    from yibao.registry import store
+    from yibao.storage import db
+
+    tmp = tempfile.mkdtemp()
+    engine = db.make_engine(url or f"sqlite:///{tmp}/bulk.sqlite")
+    db.create_all(engine)
+    db.reset(engine)
+    with engine.begin() as conn:
+        store.upsert_catalogue(conn, work.catalogue)
+        store.upsert_institutions(conn, work.institutions)
+        store.upsert_persons(conn, [
+            store.PersonRecord(p["psn_no"], p["certno"], p["psn_name"], p["gend"], p["brdy"], p["insutype"], p["psn_type"],
+                               p["insu_admdvs"], p["assistance"], p["cvlserv"], p["acct_balc"])
+            for p in work.persons
+        ])
+    persons = {p["psn_no"]: p for p in work.persons}
+    items = []
+    for n, c in enumerate(work.claims):
+        when = dt.datetime.combine(c["date"], dt.time(10, 0))
+        items.append(BulkEncounter(
+            psn_no=c["psn_no"], fixmedins_code=c["fixmedins_code"], insutype=persons[c["psn_no"]]["insutype"], med_type="21",
+            begntime=when - dt.timedelta(days=3), endtime=when, ipt_otp_no=f"B{n}",
+            lines=[(str(i), code, pric, cnt) for i, (code, pric, cnt) in enumerate(c["lines"], start=1)],
+        ))
+    settler = BulkSettler(engine)
+    settler.reference.catalogue()  # warm the reference cache
+    gc.collect()
+    gc.freeze()
+    from rich.progress import Progress
+
+    start = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("bulk settlement", total=len(items))
+        report = settler.settle(items, chunk=2000, progress=lambda n: progress.advance(task, n))
+    elapsed = time.perf_counter() - start
+    console.print(f"  bulk: {report.settled:,} settled, {len(report.refused):,} refused")
+    return len(items) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--interface", action="store_true", help="also run whole claims through the interface on a database")
+    parser.add_argument("--bulk", action="store_true", help="also settle whole claims through the bulk channel on a database")
+    parser.add_argument("--database-url", default=None, help="database for --interface/--bulk (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    console = Console()
+    work = build(args.claims, args.persons)
+    rate = pure_engine(work, console)
+    console.print(f"pure engine (single-claim path): {rate:,.0f} settlements/s over {args.claims:,} claims of 20 lines")
+    if args.bulk:
+        rate = bulk(work, console, args.database_url)
+        console.print(f"bulk channel, in process: {rate:,.0f} claims/s (encounter + 20 lines + settlement + funds + accumulators stored)")
+    if args.interface:
+        whole, only = interface(work, console, args.database_url)
+        console.print(f"interface, in process: {whole:,.0f} claims/s end to end (2401+2301+2304); 2304 alone {only:,.0f}/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Fee lines: upload (2204 outpatient, 2301 inpatient) and withdrawal (2205, 2302).
+
+Each uploaded line is priced and split at once (settlement.md §1) and the split is returned
+per ``feedetl_sn``; a refund line (negative ``cnt``) must name the line it refunds and may not
+take it below zero. A batch with any bad line is refused whole, naming the line and field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import select, update
+
+from yibao.money import fen_to_yuan
+from yibao.settlement import FeeLine, LineError, classify_lines
+from yibao.settlement.model import LineSplit
+from yibao.storage import schema as s
+
+from .. import lookups
+from .. import statements as q
+from ..errors import InterfaceError
+from ..fields import datetime_field, exact, money, node, opt_str, req_str
+from ..platform import Call
+
+
+def to_decimal(value: Fraction, places: int) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1).scaleb(-places))
+
+
+def _parse_line(raw: dict[str, Any], index: int) -> tuple[str, FeeLine, dict[str, Any]]:
+    where = f"feedetail[{index}]"
+    try:
+        sn = req_str(raw, "feedetl_sn", 30)
+        mdtrt_id = req_str(raw, "mdtrt_id", 30)
+        line = FeeLine(
+            feedetl_sn=sn,
+            med_list_codg=req_str(raw, "med_list_codg", 50),
+            pric=exact(raw, "pric", places=6),  # type: ignore[arg-type]
+            cnt=exact(raw, "cnt", places=4),  # type: ignore[arg-type]
+            det_item_fee_sumamt=money(raw, "det_item_fee_sumamt", required=False, allow_negative=True),
+            init_feedetl_sn=opt_str(raw, "init_feedetl_sn", 30),
+            hosp_appr_flag=opt_str(raw, "hosp_appr_flag", 3),
+        )
+        extra = dict(
+            chrg_bchno=opt_str(raw, "chrg_bchno", 30),
+            medins_list_codg=opt_str(raw, "medins_list_codg", 150),
+            fee_ocur_time=datetime_field(raw, "fee_ocur_time", required=False),
+            bilg_dept_codg=opt_str(raw, "bilg_dept_codg", 30),
+            bilg_dr_codg=opt_str(raw, "bilg_dr_codg", 30),
+            psn_no=opt_str(raw, "psn_no", 30),
+        )
+    except InterfaceError as exc:
+        raise InterfaceError(f"{where}: {exc.message}", field=exc.field) from None
+    return mdtrt_id, line, extra
+
+
+def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
+    details = node(call.input, "feedetail", many=True)
+    if len(details) > 5000:
+        raise InterfaceError("一次上传的费用明细不能超过5000条，请分批上传", field="feedetail")
+    parsed = [_parse_line(raw, i) for i, raw in enumerate(details)]
+    by_encounter: dict[str, list[tuple[FeeLine, dict[str, Any]]]] = {}
+    for mdtrt_id, line, extra in parsed:
+        by_encounter.setdefault(mdtrt_id, []).append((line, extra))
+    catalogue = call.platform.reference.catalogue()
+    results: list[dict[str, Any]] = []
+    for mdtrt_id, items in by_encounter.items():
+        enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code, lock=True)
+        _check_open(enc, inpatient)
+        for line, extra in items:
+            if extra["psn_no"] and extra["psn_no"] != enc.psn_no:
+                raise InterfaceError(f"费用明细 {line.feedetl_sn}: psn_no {extra['psn_no']} 与就诊人员不一致", field="psn_no")
+        earlier = {r.feedetl_sn: _stored_split(r) for r in lookups.all_lines(call.conn, mdtrt_id)}
+        try:
+            splits = classify_lines([line for line, _ in items], catalogue, earlier)
+        except LineError as exc:
+            raise InterfaceError(str(exc), field="feedetail") from None
+        rows = []
+        for split, (line, extra) in zip(splits, items):
+            rows.append(
+                dict(
+                    mdtrt_id=mdtrt_id,
+                    feedetl_sn=split.feedetl_sn,
+                    init_feedetl_sn=split.init_feedetl_sn,
+                    chrg_bchno=extra["chrg_bchno"],
+                    med_list_codg=split.med_list_codg,
+                    medins_list_codg=extra["medins_list_codg"],
+                    fee_ocur_time=extra["fee_ocur_time"],
+                    pric=to_decimal(line.pric, 6),
+                    cnt=to_decimal(line.cnt, 4),
+                    det_item_fee_sumamt=split.amount,
+                    fulamt_ownpay_amt=split.fulamt_ownpay,
+                    overlmt_amt=split.overlmt,
+                    preselfpay_amt=split.preselfpay,
+                    inscp_scp_amt=split.inscp,
+                    chrgitm_lv=split.chrgitm_lv,
+                    hosp_appr_flag=line.hosp_appr_flag,
+                    bilg_dept_codg=extra["bilg_dept_codg"],
+                    bilg_dr_codg=extra["bilg_dr_codg"],
+                    status="active",
+                    upload_msgid=call.request.msgid,
+                )
+            )
+            results.append(_result_row(split, catalogue.get(split.med_list_codg), line))
+        call.conn.execute(q.LINES_INSERT, rows)
+        call.ref_id = mdtrt_id
+    return {"result": results}
+
+
+def _check_open(enc: Any, inpatient: bool) -> None:
+    if enc.status == "settled":
+        raise InterfaceError(f"就诊 {enc.mdtrt_id} 已结算，不能再上传费用明细（请先撤销结算）", field="mdtrt_id")
+    if enc.status == "cancelled":
+        raise InterfaceError(f"就诊 {enc.mdtrt_id} 已撤销，不能上传费用明细", field="mdtrt_id")
+    kind = "inpatient" if inpatient else "outpatient"
+    if enc.visit_kind != kind:
+        right = "2301 住院费用明细上传" if enc.visit_kind == "inpatient" else "2204 门诊费用明细信息上传"
+        raise InterfaceError(f"就诊 {enc.mdtrt_id} 是{'住院' if enc.visit_kind == 'inpatient' else '门诊'}就诊，请使用 {right}", field="mdtrt_id")
+
+
+def _stored_split(row: Any) -> LineSplit:
+    return LineSplit(
+        feedetl_sn=row.feedetl_sn,
+        med_list_codg=row.med_list_codg,
+        chrgitm_lv=row.chrgitm_lv,
+        pric=Fraction(row.pric),
+        cnt=Fraction(row.cnt),
+        amount=row.det_item_fee_sumamt,
+        fulamt_ownpay=row.fulamt_ownpay_amt,
+        overlmt=row.overlmt_amt,
+        preselfpay=row.preselfpay_amt,
+        inscp=row.inscp_scp_amt,
+        init_feedetl_sn=row.init_feedetl_sn,
+    )
+
+
+def _result_row(split: LineSplit, item: Any, line: FeeLine) -> dict[str, Any]:
+    return {
+        "feedetl_sn": split.feedetl_sn,
+        "det_item_fee_sumamt": fen_to_yuan(split.amount),
+        "cnt": to_decimal(line.cnt, 4),
+        "pric": to_decimal(line.pric, 6),
+        "pric_uplmt_amt": to_decimal(item.pric_uplmt_amt, 6) if item is not None and item.pric_uplmt_amt is not None else Decimal("0.000000"),
+        "selfpay_prop": to_decimal(item.selfpay_prop, 4) if item is not None else Decimal("0.0000"),
+        "fulamt_ownpay_amt": fen_to_yuan(split.fulamt_ownpay),
+        "overlmt_amt": fen_to_yuan(split.overlmt),
+        "preselfpay_amt": fen_to_yuan(split.preselfpay),
+        "inscp_scp_amt": fen_to_yuan(split.inscp),
+        "chrgitm_lv": split.chrgitm_lv or "03",
+        "med_chrgitm_type": (item.med_chrgitm_type if item is not None else "") or "14",
+        "bas_medn_flag": "0",
+        "hi_nego_drug_flag": "1" if item is not None and item.nego_drug else "0",
+        "chld_medc_flag": "0",
+        "list_sp_item_flag": "0",
+        "lmt_used_flag": item.lmt_used_flag if item is not None else "0",
+        "drt_reim_flag": "0",
+        "memo": split.note,
+    }
+
+
+def withdraw(call: Call, *, inpatient: bool) -> dict[str, Any] | None:
+    """2205 (by chrg_bchno) and 2302 (by feedetl_sn); "0000" withdraws every unsettled line."""
+    data = node(call.input, "data")
+    mdtrt_id = req_str(data, "mdtrt_id")
+    psn_no = req_str(data, "psn_no")
+    enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code, psn_no)
+    key_name = "feedetl_sn" if inpatient else "chrg_bchno"
+    key = req_str(data, key_name)
+    query = select(s.fee_lines.c.feedetl_sn, s.fee_lines.c.status).where(s.fee_lines.c.mdtrt_id == mdtrt_id)
+    if key != "0000":
+        query = query.where(getattr(s.fee_lines.c, key_name) == key)
+    rows = call.conn.execute(query).fetchall()
+    if key != "0000" and not rows:
+        raise InterfaceError(f"就诊 {mdtrt_id} 没有{key_name} {key} 的费用明细", field=key_name)
+    if key != "0000" and any(r.status == "settled" for r in rows):
+        raise InterfaceError(f"{key_name} {key} 的费用明细已结算，不能撤销（请先撤销结算）", field=key_name)
+    targets = [r.feedetl_sn for r in rows if r.status == "active"]
+    if key != "0000" and not targets:
+        raise InterfaceError(f"{key_name} {key} 的费用明细已撤销", field=key_name)
+    if targets:
+        call.conn.execute(
+            update(s.fee_lines)
+            .where(s.fee_lines.c.mdtrt_id == enc.mdtrt_id)
+            .where(s.fee_lines.c.feedetl_sn.in_(targets))
+            .values(status="cancelled")
+        )
+    call.ref_id = mdtrt_id
+    return None

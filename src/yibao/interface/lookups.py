@@ -1,0 +1,108 @@
+"""Reading persons, encounters and filings for a call, with refusals that say what is wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from yibao.registry import certno as certno_rules
+from yibao.registry.levels import LevelError, settlement_level
+from yibao.settlement import InstitutionFacts, PersonFacts
+
+from . import statements as q
+from .errors import InterfaceError
+
+
+def lock_person(conn: Connection, psn_no: str) -> None:
+    """Serialise writers per person. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(q.PERSON_LOCK, {"psn_no": psn_no})
+
+
+def person(conn: Connection, psn_no: str) -> Any:
+    row = conn.execute(q.PERSON, {"psn_no": psn_no}).first()
+    if row is None:
+        raise InterfaceError(f"未知的人员编号 psn_no {psn_no}", field="psn_no")
+    try:
+        certno_rules.validate(row.certno)
+    except certno_rules.CertnoError as exc:
+        raise InterfaceError(f"人员 {psn_no} 的{exc}，请先在参保登记中更正", field="certno") from None
+    return row
+
+
+def insurance(conn: Connection, psn_no: str, insutype: str | None) -> Any:
+    rows = conn.execute(q.INSURANCE, {"psn_no": psn_no}).fetchall()
+    if not rows:
+        raise InterfaceError(f"人员 {psn_no} 没有参保记录", field="psn_no")
+    if insutype is None:
+        return rows[0]
+    for row in rows:
+        if row.insutype == insutype:
+            return row
+    held = "、".join(r.insutype for r in rows)
+    raise InterfaceError(f"人员 {psn_no} 未参加险种 insutype {insutype}（已参保险种: {held}）", field="insutype")
+
+
+def assistance_on(conn: Connection, psn_no: str, when: dt.datetime) -> str | None:
+    rows = conn.execute(q.ASSISTANCE, {"psn_no": psn_no, "when": when}).fetchall()
+    # A person in several groups is helped under the most generous one.
+    order = ["tekun", "dibao", "poverty", "low_income"]
+    groups = sorted({r.assistance for r in rows}, key=order.index)
+    return groups[0] if groups else None
+
+
+def person_facts(conn: Connection, person_row: Any, ins: Any, when: dt.datetime) -> PersonFacts:
+    return PersonFacts(
+        psn_no=person_row.psn_no,
+        insutype=ins.insutype,
+        psn_type=ins.psn_type,
+        insu_admdvs=ins.insu_admdvs,
+        assistance=assistance_on(conn, person_row.psn_no, when),
+        cvlserv=ins.cvlserv_flag == "1",
+        acct_balc=ins.acct_balc,
+    )
+
+
+def institution_facts(institution: dict[str, Any]) -> InstitutionFacts:
+    try:
+        level = settlement_level(institution["medins_lv"])
+    except LevelError as exc:
+        raise InterfaceError(f"定点医药机构 {institution['fixmedins_code']}: {exc}", field="medins_lv") from None
+    return InstitutionFacts(institution["fixmedins_code"], level, institution["admdvs"])
+
+
+def encounter(conn: Connection, mdtrt_id: str, fixmedins_code: str, psn_no: str | None = None, *, lock: bool = False) -> Any:
+    """The caller's own encounter; another institution's is reported as unknown.
+
+    ``lock`` takes the encounter's row lock on PostgreSQL, so that fee uploads and settlement of
+    one encounter never interleave."""
+    statement = q.ENCOUNTER_LOCK if lock and conn.dialect.name == "postgresql" else q.ENCOUNTER
+    row = conn.execute(statement, {"mdtrt_id": mdtrt_id}).first()
+    if row is None or row.fixmedins_code != fixmedins_code:
+        raise InterfaceError(f"本机构没有就诊ID mdtrt_id {mdtrt_id}", field="mdtrt_id")
+    if psn_no is not None and row.psn_no != psn_no:
+        raise InterfaceError(f"就诊 {mdtrt_id} 不属于人员 {psn_no}", field="psn_no")
+    return row
+
+
+def filing_on_record(conn: Connection, psn_no: str, kind: str, when: dt.date, fixmedins_code: str, admdvs: str) -> bool:
+    """Is a valid filing of ``kind`` (out_of_region | referral) on record for this care?"""
+    rows = conn.execute(q.FILINGS, {"psn_no": psn_no, "kind": kind, "on": when}).fetchall()
+    for row in rows:
+        place_ok = not row.mdtrtarea_admdvs or admdvs.startswith(row.mdtrtarea_admdvs)
+        inst_ok = not row.reflin_medins_no or row.reflin_medins_no == fixmedins_code
+        if place_ok and inst_ok:
+            return True
+    return False
+
+
+def active_lines(conn: Connection, mdtrt_id: str, chrg_bchno: str | None = None) -> list[Any]:
+    if chrg_bchno not in (None, "", "0000"):
+        return conn.execute(q.ACTIVE_LINES_OF_BATCH, {"mdtrt_id": mdtrt_id, "chrg_bchno": chrg_bchno}).fetchall()
+    return conn.execute(q.ACTIVE_LINES, {"mdtrt_id": mdtrt_id}).fetchall()
+
+
+def all_lines(conn: Connection, mdtrt_id: str) -> list[Any]:
+    return conn.execute(q.LIVE_LINES, {"mdtrt_id": mdtrt_id}).fetchall()

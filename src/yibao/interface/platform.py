@@ -1,0 +1,175 @@
+"""The platform side of the national interface, independent of any transport.
+
+``Platform.call(envelope)`` takes a request envelope (a dict, as decoded from JSON) and returns
+the response envelope. The HTTP server, the scenario runner, the demo and the load tests all
+go through it. Each business request runs in one database transaction together with its entry
+in the request log, so a crash in the middle stores nothing, and a retried message
+(same ``fixmedins_code`` + ``msgid``) gets the stored answer instead of being applied twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import simplejson
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from yibao.policy import PolicyLibrary
+from yibao.policy.schema import ResolvedPolicy
+from . import statements as q
+from .envelope import Request, canonical_json, failure, parse_request, success
+from .errors import DuplicateMessage, InterfaceError
+from .reference import Reference
+
+log = logging.getLogger("yibao.interface")
+
+PolicyResolver = Callable[[str, str, dt.date], ResolvedPolicy]
+
+
+@dataclass
+class Call:
+    """One request being served: the envelope, the caller's institution and the transaction."""
+
+    request: Request
+    institution: dict[str, Any]
+    conn: Connection
+    platform: "Platform"
+    ref_id: str | None = None  # the business object made (mdtrt_id, setl_id …), for the log
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return self.request.input
+
+    @property
+    def fixmedins_code(self) -> str:
+        return self.request.fixmedins_code
+
+    @property
+    def when(self) -> dt.datetime:
+        """The transaction time (inf_time): settlement dates and years follow it."""
+        return self.request.inf_time
+
+
+Handler = Callable[[Call], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Transaction:
+    infno: str
+    name: str
+    handler: Handler
+    mutates: bool
+    for_pharmacy: bool = False  # may a retail pharmacy call it
+
+
+@dataclass
+class Platform:
+    engine: Engine
+    policies: PolicyLibrary = field(default_factory=PolicyLibrary.shipped)
+    resolve_policy: PolicyResolver | None = None
+    clock: Callable[[], dt.datetime] = dt.datetime.now
+
+    def __post_init__(self) -> None:
+        from .handlers import TRANSACTIONS
+
+        self.transactions: dict[str, Transaction] = TRANSACTIONS
+        self.reference = Reference(self.engine)
+        if self.resolve_policy is None:
+            self.resolve_policy = self._policy_in_force
+
+    def _policy_in_force(self, insu_admdvs: str, insutype: str, on: dt.date) -> ResolvedPolicy:
+        from yibao.policy import resolve
+
+        return resolve(self.policies.find(insu_admdvs, insutype, on), on)
+
+    # ── the one entry point ──────────────────────────────────────────────────────────────────
+
+    def call(self, envelope: Any) -> dict[str, Any]:
+        received = self.clock()
+        admvs = envelope.get("mdtrtarea_admvs", "") if isinstance(envelope, dict) else ""
+        try:
+            request = parse_request(envelope)
+            tx = self.transactions.get(request.infno)
+            if tx is None:
+                raise InterfaceError(f"不支持的交易编号 infno {request.infno}", field="infno")
+            return self._serve(tx, request, received)
+        except InterfaceError as exc:
+            return failure(exc.message, admvs=str(admvs or ""), received=received, now=self.clock())
+
+    def _serve(self, tx: Transaction, request: Request, received: dt.datetime) -> dict[str, Any]:
+        admvs = request.mdtrtarea_admvs
+        institution = self.reference.institution(request.fixmedins_code)
+        if institution is None:
+            raise InterfaceError(f"未知的定点医药机构 fixmedins_code {request.fixmedins_code}", field="fixmedins_code")
+        if institution["fixmedins_type"] == "2" and not tx.for_pharmacy:
+            raise InterfaceError(f"零售药店不能调用交易 {tx.infno}（{tx.name}）", field="infno")
+        for attempt in range(3):
+            try:
+                if not tx.mutates:
+                    with self.engine.connect() as conn:
+                        output = tx.handler(Call(request, institution, conn, self))
+                        conn.rollback()  # read-only: nothing is kept
+                    return success(output, admvs=admvs, received=received, now=self.clock())
+                with self.engine.begin() as conn:
+                    stored = self._replay(conn, request)
+                    if stored is not None:
+                        return stored
+                    call = Call(request, institution, conn, self)
+                    output = tx.handler(call)
+                    response = success(output, admvs=admvs, received=received, now=self.clock())
+                    conn.execute(
+                        q.LOG_INSERT,
+                        dict(
+                            fixmedins_code=request.fixmedins_code,
+                            msgid=request.msgid,
+                            infno=request.infno,
+                            body_sha256=request.body_sha256,
+                            status="ok",
+                            response=canonical_json(response),
+                            received_at=received,
+                            ref_id=call.ref_id,
+                        ),
+                    )
+                return response
+            except IntegrityError as exc:
+                # Most likely the same msgid committed concurrently: answer as a replay.
+                with self.engine.connect() as conn:
+                    stored = self._replay(conn, request)
+                if stored is not None:
+                    return stored
+                log.exception("integrity error serving %s %s", request.infno, request.msgid)
+                raise InterfaceError(f"数据冲突，请求未处理（{type(exc.orig).__name__}），请重试") from None
+            except OperationalError as exc:
+                if _is_serialisation_failure(exc) and attempt < 2:
+                    continue  # a deadlock or serialisation failure: nothing was kept; retry
+                log.exception("database error serving %s %s", request.infno, request.msgid)
+                raise InterfaceError("平台数据库暂时不可用，请求未处理，请稍后重试") from None
+            except InterfaceError:
+                raise
+            except Exception:  # noqa: BLE001 - answer, never crash the caller's day
+                log.exception("internal error serving %s %s", request.infno, request.msgid)
+                raise InterfaceError(
+                    f"平台内部错误，交易 {request.infno} 未处理（未保存任何数据），请稍后重试"
+                ) from None
+        raise InterfaceError("平台繁忙，请求未处理，请稍后重试")
+
+    def _replay(self, conn: Connection, request: Request) -> dict[str, Any] | None:
+        row = conn.execute(q.REPLAY, {"fixmedins_code": request.fixmedins_code, "msgid": request.msgid}).first()
+        if row is None:
+            return None
+        if row.status == "voided":
+            raise DuplicateMessage(f"报文 msgid {request.msgid} 已被冲正（2601），不能再处理")
+        if row.body_sha256 != request.body_sha256:
+            raise DuplicateMessage(
+                f"重复报文: msgid {request.msgid} 已用于交易 {row.infno}，本次内容不同；请使用新的 msgid"
+            )
+        return simplejson.loads(row.response, use_decimal=True)
+
+
+def _is_serialisation_failure(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "deadlock" in text or "could not serialize" in text or "database is locked" in text

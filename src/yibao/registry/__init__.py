@@ -1,0 +1,1 @@
+"""The registry: institutions, insured persons (enrollment, identities) and the catalogue."""

@@ -1,0 +1,202 @@
+"""A resolved policy turned into what the engine computes with: fen and exact Fractions.
+
+Resolving a policy gives Decimals (yuan and ratios) checked by pydantic; converting them on
+every claim would cost more than the settlement itself, so each resolved policy is compiled
+once and remembered.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from yibao.policy.schema import ResolvedPolicy
+
+from .layers import BandRule, CumulativeRule
+
+
+def _fen(yuan: Decimal | None) -> int | None:
+    return None if yuan is None else int(yuan * 100)
+
+
+def _table_fen(table: dict[str, Decimal]) -> dict[str, int]:
+    return {k: int(v * 100) for k, v in table.items()}
+
+
+def _table_ratio(table: dict[str, Decimal] | None) -> dict[str, Fraction] | None:
+    return None if table is None else {k: Fraction(v) for k, v in table.items()}
+
+
+def level_value(table: dict | None, level: str):
+    """A per-level value: the level itself, else level1 for township, else ``any``."""
+    if not table:
+        return None
+    if level in table:
+        return table[level]
+    if level == "township" and "level1" in table:
+        return table["level1"]
+    return table.get("any")
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitRule:
+    deductible: dict[str, int]
+    ratio: dict[str, Fraction]
+    retired_ratio: dict[str, Fraction] | None
+    later_factor: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class TiltRule:
+    name: str
+    points: Fraction
+    assistance: frozenset[str] | None
+    admdvs: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalRule:
+    fund_pay_type: str
+    normal: CumulativeRule
+    special: CumulativeRule | None  # for the special groups
+    special_groups: frozenset[str]
+    special_factor: Fraction
+    special_add: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleLayer:
+    """大额 and 公务员: one ratio from zero, a yearly cap."""
+
+    fund_pay_type: str
+    ratio: Fraction
+    rule: CumulativeRule
+    line_flag: str = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class AssistanceRule:
+    fund_pay_type: str
+    groups: dict[str, CumulativeRule]
+    ratios: dict[str, Fraction]
+    exclude_out_of_region_without_referral: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledScheme:
+    basic_fund: str
+    basic_cap: int | None
+    benefits: dict[str, BenefitRule]
+    out_of_region_cut: Fraction
+    tilts: tuple[TiltRule, ...]
+    critical: CriticalRule | None
+    large: SimpleLayer | None
+    civil: SimpleLayer | None
+    assistance: AssistanceRule | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    id: str
+    name: str
+    pooling_prefix: str
+    insutypes: tuple[str, ...]
+    med_categories: dict[str, str]  # med_type (aliases applied) → benefit category
+    schemes: dict[str, CompiledScheme]
+
+    def category(self, med_type: str) -> str | None:
+        return self.med_categories.get(med_type)
+
+
+def _bands(layer, add: Fraction = Fraction(0)) -> tuple[BandRule, ...]:
+    return tuple(BandRule(_fen(b.upto), min(Fraction(b.ratio) + add, Fraction(1))) for b in layer.bands)
+
+
+def _compile_scheme(scheme) -> CompiledScheme:
+    basic = scheme.basic
+    benefits = {
+        cat: BenefitRule(
+            _table_fen(b.deductible), _table_ratio(b.ratio), _table_ratio(b.retired_ratio), Fraction(b.later_admission_deductible_factor)
+        )
+        for cat, b in basic.benefits.items()
+    }
+    tilts = tuple(
+        TiltRule(t.name, Fraction(t.points), frozenset(t.assistance) if t.assistance is not None else None, t.institution_admdvs)
+        for t in basic.tilts
+    )
+    critical = None
+    if scheme.critical_illness is not None:
+        ci = scheme.critical_illness
+        deductible = _fen(ci.deductible) or 0
+        normal = CumulativeRule(deductible, _bands(ci), _fen(ci.cap))
+        special = None
+        groups: frozenset[str] = frozenset()
+        factor, add = Fraction(1), Fraction(0)
+        if ci.special_groups is not None:
+            sg = ci.special_groups
+            groups = frozenset(sg.groups)
+            factor, add = Fraction(sg.deductible_factor), Fraction(sg.ratio_add)
+            halved = Fraction(deductible) * factor
+            special = CumulativeRule(
+                halved.numerator if halved.denominator == 1 else halved,
+                _bands(ci, add),
+                _fen(ci.cap) if sg.capped else None,
+            )
+        critical = CriticalRule(ci.fund_pay_type, normal, special, groups, factor, add)
+    large = None
+    if scheme.large_amount is not None:
+        la = scheme.large_amount
+        ratio = Fraction(la.ratio)
+        large = SimpleLayer(la.fund_pay_type, ratio, CumulativeRule(0, (BandRule(None, ratio),), _fen(la.cap)))
+    civil = None
+    if scheme.civil_servant is not None:
+        cs = scheme.civil_servant
+        ratio = Fraction(cs.ratio)
+        civil = SimpleLayer(cs.fund_pay_type, ratio, CumulativeRule(0, (BandRule(None, ratio),), _fen(cs.cap)), cs.line_flag)
+    assistance = None
+    if scheme.assistance is not None:
+        a = scheme.assistance
+        assistance = AssistanceRule(
+            a.fund_pay_type,
+            {g: CumulativeRule(_fen(p.deductible) or 0, (BandRule(None, Fraction(p.ratio)),), _fen(p.cap)) for g, p in a.groups.items()},
+            {g: Fraction(p.ratio) for g, p in a.groups.items()},
+            a.exclude_out_of_region_without_referral,
+        )
+    return CompiledScheme(
+        basic.fund_pay_type, _fen(basic.cap), benefits, Fraction(basic.out_of_region_unfiled_reduction), tilts,
+        critical, large, civil, assistance,
+    )
+
+
+def _compile(policy: ResolvedPolicy) -> CompiledPolicy:
+    categories = dict(policy.med_types)
+    for alias, code in policy.med_type_aliases.items():
+        if code in policy.med_types:
+            categories[alias] = policy.med_types[code]
+    return CompiledPolicy(
+        policy.id,
+        policy.name,
+        policy.pooling_region.admdvs,
+        tuple(policy.insutypes),
+        categories,
+        {insutype: _compile_scheme(scheme) for insutype, scheme in policy.schemes.items()},
+    )
+
+
+_cache: dict[int, tuple[ResolvedPolicy, CompiledPolicy]] = {}
+_lock = threading.Lock()
+
+
+def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
+    """The compiled form of a resolved policy, remembered by identity."""
+    hit = _cache.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    compiled = _compile(policy)
+    with _lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[id(policy)] = (policy, compiled)  # keeps ``policy`` alive, so its id stays unique
+    return compiled

@@ -1,0 +1,338 @@
+"""The platform's tables, in the national interface's field names.
+
+Money columns hold integer fen (see :mod:`yibao.storage.types`). Tables are SQLAlchemy Core
+``Table`` objects: the hot settlement path uses Core statements with few round trips; Alembic
+migrations (``yibao db upgrade``) create and evolve them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .types import ExactDecimal, Money
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# ── registry: institutions, persons, enrollment, catalogue ────────────────────────────────────
+
+institutions = Table(
+    "institutions",
+    metadata,
+    Column("fixmedins_code", String(30), primary_key=True),
+    Column("fixmedins_name", String(200), nullable=False),
+    Column("fixmedins_type", String(6), nullable=False, default="1"),  # 1 医疗机构, 2 零售药店
+    Column("hosp_lv", String(6)),  # national hosp_lv code
+    Column("medins_lv", String(12), nullable=False),  # level3 | level2 | level1 | township | village | pharmacy
+    Column("admdvs", String(6), nullable=False),
+    Column("beds", Integer),
+    Column("uscc", String(50)),
+    Column("valid", Boolean, nullable=False, default=True),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("psn_no", String(30), primary_key=True),
+    Column("psn_cert_type", String(6), nullable=False, default="01"),
+    Column("certno", String(50), nullable=False, index=True),
+    Column("psn_name", String(50), nullable=False),
+    Column("gend", String(6), nullable=False),
+    Column("naty", String(3)),
+    Column("brdy", Date, nullable=False),
+    Column("hsecfc", String(30)),  # household
+    Column("death_date", Date),
+)
+
+# One row per person × insurance type (insuinfo of 1101).
+insurance = Table(
+    "insurance",
+    metadata,
+    Column("psn_no", String(30), ForeignKey("persons.psn_no"), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("psn_insu_stas", String(6), nullable=False, default="1"),  # 1 正常参保
+    Column("psn_insu_date", Date),
+    Column("paus_insu_date", Date),
+    Column("cvlserv_flag", String(3), nullable=False, default="0"),
+    Column("emp_name", String(200)),
+    Column("acct_balc", Money, nullable=False, default=0),  # personal account balance, fen
+    PrimaryKeyConstraint("psn_no", "insutype"),
+)
+
+# Identity categories (idetinfo of 1101): the assistance groups matched from civil affairs.
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("psn_no", String(30), ForeignKey("persons.psn_no"), nullable=False, index=True),
+    Column("psn_idet_type", String(6), nullable=False),
+    Column("assistance", String(12)),  # tekun | dibao | poverty | low_income
+    Column("begntime", DateTime, nullable=False),
+    Column("endtime", DateTime),
+    Column("memo", String(500)),
+)
+
+catalogue = Table(
+    "catalogue",
+    metadata,
+    Column("med_list_codg", String(50), primary_key=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("list_type", String(6)),  # 101 西药中成药, 201 医疗服务项目, 301 医用耗材 …
+    Column("med_chrgitm_type", String(6)),
+    Column("chrgitm_lv", String(3), nullable=False),  # 01 甲 02 乙 03 丙
+    Column("selfpay_prop", ExactDecimal(5, 4)),
+    Column("pric_uplmt_amt", ExactDecimal(16, 6)),
+    Column("nego_drug", Boolean, nullable=False, default=False),
+    Column("lmt_used_flag", String(3), nullable=False, default="0"),
+    Column("bas_medn_flag", String(3)),
+    Column("begndate", Date),
+    Column("enddate", Date),
+    Column("ver", String(20)),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("policy_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("pooling_admdvs", String(6), nullable=False),
+    Column("insutypes", String(60), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("source", String(500)),
+    Column("sha256", String(64), nullable=False),
+    Column("document", Text, nullable=False),  # the YAML text as imported
+    Column("imported_at", DateTime, nullable=False),
+)
+
+# ── encounters and fees ───────────────────────────────────────────────────────────────────────
+
+encounters = Table(
+    "encounters",
+    metadata,
+    Column("mdtrt_id", String(30), primary_key=True),
+    Column("psn_no", String(30), ForeignKey("persons.psn_no"), nullable=False),
+    Column("fixmedins_code", String(30), ForeignKey("institutions.fixmedins_code"), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("med_type", String(6), nullable=False),
+    Column("visit_kind", String(12), nullable=False),  # inpatient (2401) | outpatient (2201)
+    Column("ipt_otp_no", String(30)),
+    Column("begntime", DateTime, nullable=False),
+    Column("endtime", DateTime),
+    Column("dise_codg", String(30)),
+    Column("dise_name", String(500)),
+    Column("dscg_maindiag_code", String(20)),
+    Column("dscg_way", String(3)),
+    Column("dept_code", String(30)),
+    Column("mdtrt_cert_type", String(3)),
+    Column("mdtrt_cert_no", String(50)),
+    Column("mdtrtarea_admvs", String(6)),
+    Column("insuplc_admdvs", String(6)),
+    Column("exp_content", String(4000)),
+    # open → discharged → settled; cancelled when the admission/registration is withdrawn
+    Column("status", String(12), nullable=False, default="open"),
+    Column("created_msgid", String(40)),
+    Index("ix_encounters_psn", "psn_no", "begntime"),
+    Index("ix_encounters_inst", "fixmedins_code", "begntime"),
+    UniqueConstraint("fixmedins_code", "ipt_otp_no", "med_type", name="uq_encounters_visit_no"),
+)
+
+diagnoses = Table(
+    "diagnoses",
+    metadata,
+    Column("mdtrt_id", String(30), ForeignKey("encounters.mdtrt_id"), nullable=False),
+    Column("diag_srt_no", Integer, nullable=False),
+    Column("inout_diag_type", String(3), nullable=False, default="2"),  # 1 入院 2 出院
+    Column("diag_type", String(3)),
+    Column("maindiag_flag", String(3), nullable=False, default="0"),
+    Column("diag_code", String(40), nullable=False),
+    Column("diag_name", String(200)),
+    Column("vali_flag", String(3), nullable=False, default="1"),
+    PrimaryKeyConstraint("mdtrt_id", "inout_diag_type", "diag_srt_no"),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("mdtrt_id", String(30), ForeignKey("encounters.mdtrt_id"), nullable=False),
+    Column("srt_no", Integer, nullable=False),
+    Column("oprn_oprt_code", String(40), nullable=False),
+    Column("oprn_oprt_name", String(200)),
+    Column("main_flag", String(3), nullable=False, default="0"),
+    PrimaryKeyConstraint("mdtrt_id", "srt_no"),
+)
+
+fee_lines = Table(
+    "fee_lines",
+    metadata,
+    Column("mdtrt_id", String(30), ForeignKey("encounters.mdtrt_id"), nullable=False),
+    Column("feedetl_sn", String(30), nullable=False),
+    Column("init_feedetl_sn", String(30)),
+    Column("chrg_bchno", String(30)),
+    Column("med_list_codg", String(50), nullable=False),
+    Column("medins_list_codg", String(150)),
+    Column("fee_ocur_time", DateTime),
+    Column("pric", ExactDecimal(16, 6), nullable=False),
+    Column("cnt", ExactDecimal(16, 4), nullable=False),
+    Column("det_item_fee_sumamt", Money, nullable=False),
+    Column("fulamt_ownpay_amt", Money, nullable=False),
+    Column("overlmt_amt", Money, nullable=False),
+    Column("preselfpay_amt", Money, nullable=False),
+    Column("inscp_scp_amt", Money, nullable=False),
+    Column("chrgitm_lv", String(3), nullable=False, default=""),
+    Column("hosp_appr_flag", String(3)),
+    Column("bilg_dept_codg", String(30)),
+    Column("bilg_dr_codg", String(30)),
+    # active → settled (setl_id set); cancelled by 2205/2302
+    Column("status", String(12), nullable=False, default="active"),
+    Column("setl_id", String(30)),
+    Column("upload_msgid", String(40)),
+    PrimaryKeyConstraint("mdtrt_id", "feedetl_sn"),
+)
+
+# ── settlements and yearly state ──────────────────────────────────────────────────────────────
+
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("setl_id", String(30), primary_key=True),
+    Column("mdtrt_id", String(30), ForeignKey("encounters.mdtrt_id"), nullable=False, index=True),
+    Column("psn_no", String(30), nullable=False),
+    Column("fixmedins_code", String(30), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6)),
+    Column("med_type", String(6), nullable=False),
+    Column("setl_time", DateTime, nullable=False),
+    Column("setl_year", Integer, nullable=False),
+    Column("msgid", String(40), nullable=False),  # medins_setl_id
+    Column("infno", String(6), nullable=False),
+    Column("policy_id", String(64), nullable=False),
+    # settled | reversed (the original) ; a reversal is its own row with refd_setl_flag 1
+    Column("status", String(12), nullable=False, default="settled"),
+    Column("refd_setl_flag", String(3), nullable=False, default="0"),
+    Column("init_setl_id", String(30)),  # on a reversal row: the settlement it reverses
+    Column("clr_type", String(6)),
+    Column("clr_way", String(6)),
+    Column("clr_optins", String(6)),
+    Column("in_region", Boolean, nullable=False, default=True),
+    Column("medfee_sumamt", Money, nullable=False),
+    Column("fulamt_ownpay_amt", Money, nullable=False),
+    Column("overlmt_selfpay", Money, nullable=False),
+    Column("preselfpay_amt", Money, nullable=False),
+    Column("inscp_scp_amt", Money, nullable=False),
+    Column("act_pay_dedc", Money, nullable=False),
+    Column("pool_prop_selfpay", ExactDecimal(5, 4), nullable=False),
+    Column("hifp_pay", Money, nullable=False),
+    Column("hifmi_pay", Money, nullable=False),
+    Column("hifob_pay", Money, nullable=False),
+    Column("cvlserv_pay", Money, nullable=False),
+    Column("maf_pay", Money, nullable=False),
+    Column("oth_pay", Money, nullable=False, default=0),
+    Column("fund_pay_sumamt", Money, nullable=False),
+    Column("psn_part_amt", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("psn_cash_pay", Money, nullable=False),
+    Column("hosp_part_amt", Money, nullable=False, default=0),
+    Column("balc", Money, nullable=False),
+    Column("admissions_counted", Integer, nullable=False, default=0),
+    Column("trace", Text),  # the explanation, one step per line
+    Index("ix_settlements_psn_year", "psn_no", "setl_year"),
+    Index("ix_settlements_inst_time", "fixmedins_code", "setl_time"),
+)
+
+settlement_funds = Table(
+    "settlement_funds",
+    metadata,
+    Column("setl_id", String(30), ForeignKey("settlements.setl_id"), nullable=False),
+    Column("fund_pay_type", String(10), nullable=False),
+    Column("kind", String(20), nullable=False),  # basic | critical_illness | large_amount | …
+    Column("base", String(80), nullable=False),  # exact base, fen, 'n' or 'n/d'
+    Column("inscp_scp_amt", Money, nullable=False),  # base rounded to the fen
+    Column("crt_payb_lmt_amt", Money),  # cap left before; null when uncapped
+    Column("fund_payamt", Money, nullable=False),
+    Column("setl_proc_info", Text),
+    Column("counted", Boolean, nullable=False, default=True),  # added to the accumulators
+    PrimaryKeyConstraint("setl_id", "fund_pay_type"),
+)
+
+accumulators = Table(
+    "accumulators",
+    metadata,
+    Column("psn_no", String(30), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("layer", String(12), nullable=False),  # a fund_pay_type, or 'admissions'
+    Column("base", String(80), nullable=False, default="0"),  # exact, fen
+    Column("paid", Money, nullable=False, default=0),
+    Column("count", Integer, nullable=False, default=0),
+    PrimaryKeyConstraint("psn_no", "year", "layer"),
+)
+
+# ── filings, sign-in, request log ─────────────────────────────────────────────────────────────
+
+filings = Table(
+    "filings",
+    metadata,
+    Column("trt_dcla_detl_sn", String(30), primary_key=True),
+    Column("psn_no", String(30), ForeignKey("persons.psn_no"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # out_of_region (异地就医备案) | referral (转诊/转院)
+    Column("insutype", String(6)),
+    Column("reflin_medins_no", String(30)),
+    Column("mdtrtarea_admdvs", String(6)),
+    Column("diag_code", String(40)),
+    Column("begndate", Date, nullable=False),
+    Column("enddate", Date),
+    Column("status", String(12), nullable=False, default="valid"),
+    Column("fixmedins_code", String(30)),
+    Column("msgid", String(40)),
+)
+
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("sign_no", String(30), primary_key=True),
+    Column("fixmedins_code", String(30), nullable=False),
+    Column("opter_no", String(30), nullable=False),
+    Column("sign_time", DateTime, nullable=False),
+    Column("sign_out_time", DateTime),
+)
+
+# Every business request that changed something, keyed by (fixmedins_code, msgid): a retry
+# with the same body returns the stored answer; a different body is refused; 2601 marks one
+# voided so that a late original is refused.
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("fixmedins_code", String(30), nullable=False),
+    Column("msgid", String(40), nullable=False),
+    Column("infno", String(6), nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("status", String(12), nullable=False),  # ok | voided
+    Column("response", Text, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("ref_id", String(30)),  # the business object it made (mdtrt_id, setl_id …)
+    PrimaryKeyConstraint("fixmedins_code", "msgid"),
+)
+
+ALL_TABLES = [t.name for t in metadata.sorted_tables]
