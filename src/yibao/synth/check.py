@@ -131,8 +131,8 @@ def connect(region: str | Path) -> duckdb.DuckDBPyConnection:
     d = Path(region)
     con = duckdb.connect()
     views = {
-        "e": f"read_parquet('{d}/encounters/*/*.parquet')", "f": f"read_parquet('{d}/fee_lines/*/*.parquet')",
-        "dx": f"read_parquet('{d}/diagnoses/*/*.parquet')", "p": f"read_parquet('{d}/persons.parquet')",
+        "e": f"read_parquet('{d}/encounters/*/*.parquet', hive_partitioning = true)", "f": f"read_parquet('{d}/fee_lines/*/*.parquet', hive_partitioning = true)",
+        "dx": f"read_parquet('{d}/diagnoses/*/*.parquet', hive_partitioning = true)", "p": f"read_parquet('{d}/persons.parquet')",
         "i": f"read_parquet('{d}/institutions.parquet')", "c": f"read_parquet('{d}/catalogue.parquet')",
         "s": f"read_parquet('{d}/sales.parquet')", "pu": f"read_parquet('{d}/purchases.parquet')",
         "labels": f"read_parquet('{d}/labels.parquet')",

@@ -85,3 +85,27 @@ def check(region: Path = typer.Argument(..., help="generate 生成的目录")) -
     Console().print(t)
     if bad:
         raise typer.Exit(1)
+
+
+@app.command()
+def load(
+    region: Path = typer.Argument(..., help="generate 生成的目录"),
+    database_url: Optional[str] = typer.Option(None, "--database-url", help="数据库 URL（默认 YIBAO_DATABASE_URL 或 ./yibao-data 下的 SQLite）"),
+    claims: bool = typer.Option(True, "--claims/--no-claims", help="是否导入就诊、诊断、手术和费用明细"),
+    replace: bool = typer.Option(False, "--replace", help="清空已有的人员、机构、目录和就诊数据后再导入"),
+) -> None:
+    """把合成区域导入平台数据库.  Example: yibao synth load region --database-url sqlite:///yibao-data/yibao.sqlite"""
+    from rich.console import Console
+
+    from .load import LoadError
+    from .load import load as do_load
+
+    console = Console(stderr=True)
+    try:
+        with console.status("导入中…") as status:
+            counts = do_load(region, database_url, claims=claims, replace=replace,
+                             progress=lambda t, n: status.update(f"导入 {t}: {n:,} 行"))
+    except (LoadError, FileNotFoundError) as exc:
+        console.print(f"[red]错误[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo("已导入: " + "，".join(f"{t} {n:,}" for t, n in counts.items()))

@@ -18,7 +18,7 @@ def summary(region: str | Path) -> dict:
     manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
     con = duckdb.connect()
     q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
-    enc = f"read_parquet('{d}/encounters/*/*.parquet')"
+    enc = f"read_parquet('{d}/encounters/*/*.parquet', hive_partitioning = true)"
     out: dict = {"manifest": {k: manifest[k] for k in ("seed", "persons", "persons_total", "years", "generator_version")}}
     out["admdvs"] = q(f"select admdvs, name, is_city_district, population from '{d}/admdvs.parquet' order by admdvs")
     out["persons"] = q(f"""select insutype, psn_type, count(*) from '{d}/persons.parquet' group by 1, 2 order by 1, 2""")

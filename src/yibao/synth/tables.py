@@ -18,7 +18,7 @@ ENCOUNTERS = pa.schema([
     ("med_type", pa.string()), ("begntime", pa.timestamp("ms")), ("endtime", pa.timestamp("ms")),
     ("ipt_days", pa.int32()), ("dscg_maindiag_code", pa.string()), ("dscg_maindiag_name", pa.string()),
     ("dise_codg", pa.string()), ("dscg_way", pa.string()), ("dept", pa.string()), ("dept_name", pa.string()),
-    ("exp_content", pa.string()), ("medfee_sumamt", D2), ("year", pa.int16()),
+    ("exp_content", pa.string()), ("medfee_sumamt", D2),
 ])
 DIAGNOSES = pa.schema([
     ("mdtrt_id", pa.string()), ("diag_srt_no", pa.int16()), ("diag_code", pa.string()), ("diag_name", pa.string()),
@@ -105,7 +105,7 @@ def finalize(ctx: Context, year: int, chunk: int, enc: dict, L: dict, procs: tup
         "dise_codg": take_str(["M03900", "M01600"], dise),
         "dscg_way": take_str(["1", "2", "3", "4", "5", "9"], np.where(ip, E["dway"] - 1, -1)),
         "dept": dept_code, "dept_name": dept_name, "exp_content": take_str(exp_vals, exp),
-        "medfee_sumamt": decimal_array(total, 16, 2), "year": pa.array(np.full(ne, year, np.int16)),
+        "medfee_sumamt": decimal_array(total, 16, 2),
     })
     # diagnoses: principal, secondaries, external cause
     dxm = np.concatenate([E["dis"][:, None], E["dx"], E["ext"][:, None]], axis=1)
