@@ -1,4 +1,3 @@
-import pyarrow.parquet as pq
 
 from .conftest import q
 
@@ -31,8 +30,10 @@ def test_drg_input_view_and_reference_codes(region_multi):
 
     from .conftest import shared_data
     ref = shared_data() / "chs-drg-1.1"
-    icd10 = {r["code"] for r in csv.DictReader(open(ref / "icd10.csv", encoding="utf-8"))}
-    icd9 = {r["code"] for r in csv.DictReader(open(ref / "icd9cm3.csv", encoding="utf-8"))}
+    with open(ref / "icd10.csv", encoding="utf-8") as f:
+        icd10 = {r["code"] for r in csv.DictReader(f)}
+    with open(ref / "icd9cm3.csv", encoding="utf-8") as f:
+        icd9 = {r["code"] for r in csv.DictReader(f)}
     with open(region_multi / "drg_input.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0].keys()) == ["id", "gender", "age", "age_days", "weight", "dept", "los", "leaving_type", "dx", "px"]

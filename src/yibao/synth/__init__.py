@@ -6,4 +6,4 @@
 
 from .generator import GENERATOR_VERSION, generate, parse_years
 
-__all__ = ["generate", "parse_years", "GENERATOR_VERSION"]
+__all__ = ["GENERATOR_VERSION", "generate", "parse_years"]

@@ -110,7 +110,7 @@ def date_array(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 WRITE_OPTIONS = dict(
     compression="zstd",
-    compression_level=3,
+    compression_level=1,
     use_dictionary=True,
     write_statistics=True,
     version="2.6",

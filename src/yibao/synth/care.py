@@ -10,7 +10,7 @@ import numpy as np
 
 from . import refdata
 from ._util import age_years, year_bounds
-from .model import (AGE_EDGES, MT_CHRONIC, MT_ER, MT_IP, MT_OP, MT_PHARM, Context)
+from .model import AGE_EDGES, MT_CHRONIC, MT_ER, MT_IP, MT_OP, MT_PHARM, Context
 from .population import NEVER
 
 # encounter flags
@@ -81,7 +81,7 @@ def pick_inst(ctx: Context, county: np.ndarray, rank: np.ndarray, pref: np.ndarr
     city = int(np.nonzero(ctx.region.is_city)[0][0])
     stick = rng.random(len(county)) < 0.8
     choice = np.where(stick, pref, rng.integers(0, 1 << 30, len(county)))
-    for r in range(0, 6):
+    for r in range(6):
         for c in range(len(ctx.region.admdvs)):
             sel = (rank == r) & (county == c)
             if not sel.any():
@@ -187,7 +187,7 @@ def schedule(ctx: Context, year: int, persons: np.ndarray, rng) -> dict[str, np.
     u = rng.random(k)
     rank = np.select([u < village_p, u < village_p + 0.28, u < village_p + 0.40, u < village_p + 0.65], [1, 2, 3, 4], 5)
     rank = np.where(er, np.where(rng.random(k) < 0.6, 4, 5), rank)
-    op["inst"] = pick_inst(ctx, county[own], rank, pref[own] + 0, rng)
+    op["inst"] = pick_inst(ctx, county[own], rank, pref[own], rng)
     op["mt"] = np.where(er, MT_ER, MT_OP)
     parts.append(op)
 
@@ -269,7 +269,6 @@ def schedule(ctx: Context, year: int, persons: np.ndarray, rng) -> dict[str, np.
         term["flags"][:] = F_TERMINAL
         term = take(term, np.nonzero(term["los"] >= 1)[0])
     adm = place_admissions(ctx, cat_enc([ip, term]), persons, s, e)
-    parts = [p for p in parts]
     enc = cat_enc([parts[0], parts[1], parts[2], adm])
     enc["end"] = np.where(enc["mt"] == MT_IP, enc["beg"] + enc["los"], enc["beg"])
     return enc

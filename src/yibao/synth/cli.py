@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -25,7 +24,7 @@ def generate(
     out: Path = typer.Option(Path("region"), "--out", "-o", help="输出目录"),
     years: str = typer.Option("2024", "--years", help="年度，如 2024 或 2022-2024"),
     counties: int = typer.Option(6, "--counties", help="县区数（3–8，第一个为市辖区）"),
-    codes: Optional[Path] = typer.Option(None, "--codes", help="含 icd10.csv / icd9cm3.csv 的目录，用于核对所用编码"),
+    codes: Path | None = typer.Option(None, "--codes", help="含 icd10.csv / icd9cm3.csv 的目录，用于核对所用编码"),
     rate: list[str] = typer.Option([], "--rate", help="违规注入比例，pattern=比例，可重复，如 --rate split_admission=0.02"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="显示进度条"),
 ) -> None:
@@ -90,7 +89,7 @@ def check(region: Path = typer.Argument(..., help="generate 生成的目录")) -
 @app.command()
 def load(
     region: Path = typer.Argument(..., help="generate 生成的目录"),
-    database_url: Optional[str] = typer.Option(None, "--database-url", help="数据库 URL（默认 YIBAO_DATABASE_URL 或 ./yibao-data 下的 SQLite）"),
+    database_url: str | None = typer.Option(None, "--database-url", help="数据库 URL（默认 YIBAO_DATABASE_URL 或 ./yibao-data 下的 SQLite）"),
     claims: bool = typer.Option(True, "--claims/--no-claims", help="是否导入就诊、诊断、手术和费用明细"),
     replace: bool = typer.Option(False, "--replace", help="清空已有的人员、机构、目录和就诊数据后再导入"),
 ) -> None:

@@ -17,7 +17,7 @@ def summary(region: str | Path) -> dict:
         raise FileNotFoundError(f"{d} is not a generated region (no manifest.json)")
     manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
     con = duckdb.connect()
-    q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+    q = lambda sql: con.execute(sql).fetchall()
     enc = f"read_parquet('{d}/encounters/*/*.parquet', hive_partitioning = true)"
     out: dict = {"manifest": {k: manifest[k] for k in ("seed", "persons", "persons_total", "years", "generator_version")}}
     out["admdvs"] = q(f"select admdvs, name, is_city_district, population from '{d}/admdvs.parquet' order by admdvs")
@@ -63,7 +63,7 @@ def render(region: str | Path, console) -> None:
         t.add_row(a, b, f"{n:,}")
     console.print(t)
     deaths, moves, acct = s["life_events"]
-    console.print(f"救助身份: " + ", ".join(f"{a} {n:,}" for a, n in s["assistance"])
+    console.print("救助身份: " + ", ".join(f"{a} {n:,}" for a, n in s["assistance"])
                   + f"；死亡 {deaths:,}，迁出 {moves:,}；职工个人账户余额合计 {acct:,.2f} 元")
     t = Table(title="定点医药机构 institutions")
     for c in ("medins_lv", "机构数", "床位"):

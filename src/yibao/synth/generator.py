@@ -12,15 +12,41 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from . import catalogue as catalogue_mod
-from ._util import TableWriter, date_array, decimal_array, round_half_up_fen, sha256_file, stream, write_table, year_bounds
-from .care import drop_inside_stays, finish_encounters, schedule, active_window
-from .irregular import DEFAULT_RATES, PATTERNS, LineInjector, add_refunds, encounter_labels, inject_encounter_flags, inject_schedule
+from ._util import (
+    TableWriter,
+    date_array,
+    decimal_array,
+    round_half_up_fen,
+    sha256_file,
+    stream,
+    write_table,
+    year_bounds,
+)
+from .care import active_window, drop_inside_stays, finish_encounters, schedule
+from .irregular import (
+    DEFAULT_RATES,
+    PATTERNS,
+    LineInjector,
+    add_refunds,
+    encounter_labels,
+    inject_encounter_flags,
+    inject_schedule,
+)
 from .lines import LineBuilder, procedures_of, sanitise
 from .model import build_context
 from .population import build_population, persons_table
 from .region import admdvs_table, build_region, institutions_table
 from .roster import build_roster
-from .tables import DIAGNOSES, DRG_COLUMNS, ENCOUNTERS, FEE_LINES, LABELS, PROCEDURES, SALES, finalize
+from .tables import (
+    DIAGNOSES,
+    DRG_COLUMNS,
+    ENCOUNTERS,
+    FEE_LINES,
+    LABELS,
+    PROCEDURES,
+    SALES,
+    finalize,
+)
 
 GENERATOR_VERSION = "1.0.0"
 CHUNK_PERSONS = 25_000

@@ -11,9 +11,28 @@ import numpy as np
 
 from . import refdata
 from ._util import age_years, round_half_up_fen, year_bounds
-from .care import (F_COMPLIC, F_DEAD, F_HBA1C, F_INJURY, F_LONG, F_PHANTOM, F_SPLIT, F_TERMINAL, F_THIRD,
-                   F_TWO, F_UPCODE, MT_IP, MT_OP, MT_PHARM, NDX, empty_enc, cat_enc, lines_of, pick_inst, take,
-                   price_for)
+from .care import (
+    F_COMPLIC,
+    F_DEAD,
+    F_INJURY,
+    F_LONG,
+    F_PHANTOM,
+    F_SPLIT,
+    F_TERMINAL,
+    F_THIRD,
+    F_TWO,
+    F_UPCODE,
+    MT_IP,
+    MT_OP,
+    MT_PHARM,
+    NDX,
+    cat_enc,
+    empty_enc,
+    lines_of,
+    pick_inst,
+    price_for,
+    take,
+)
 from .model import Context
 
 PATTERNS: dict[str, str] = {

@@ -6,8 +6,21 @@ import numpy as np
 
 from . import refdata
 from ._util import age_years
-from .care import (F_COMPLIC, F_HBA1C, F_PHANTOM, F_UPCODE, MT_ER, MT_IP, MT_PHARM, cat_lines, expand,
-                   lines_of, pool_sample, price_for, slot_sample)
+from .care import (
+    F_COMPLIC,
+    F_HBA1C,
+    F_PHANTOM,
+    F_UPCODE,
+    MT_ER,
+    MT_IP,
+    MT_PHARM,
+    cat_lines,
+    expand,
+    lines_of,
+    pool_sample,
+    price_for,
+    slot_sample,
+)
 from .model import Context
 
 INFECTION_GROUPS = {"abx", "abx_iv", "uri", "cough", "copd", "uro", "ped", "surg"}

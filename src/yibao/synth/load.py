@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq

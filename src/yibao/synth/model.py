@@ -127,7 +127,7 @@ def build_context(seed: int, years: list[int], cat: Catalogue, region: Region, p
                 minlv[i] = max(2, int(cat.arrays["minlv"][items].min()))
     ctx.dis_minlv = minlv
     # institutions by (rank, county)
-    for rank in range(0, 6):
+    for rank in range(6):
         for c in range(len(region.admdvs)):
             ctx.inst_lists[(rank, c)] = region.by_rank_county(rank, c)
     # indication matrix

@@ -8,8 +8,17 @@ import numpy as np
 import pyarrow as pa
 
 from . import refdata
-from ._util import (age_years, concat_str, date_array, day_of, decimal_array_nullable, int_str,
-                    stream, take_str, year_bounds)
+from ._util import (
+    age_years,
+    concat_str,
+    date_array,
+    day_of,
+    decimal_array_nullable,
+    int_str,
+    stream,
+    take_str,
+    year_bounds,
+)
 from .region import Region
 
 # China, 7th national population census (第七次全国人口普查, 2020): share of the total population
@@ -232,7 +241,6 @@ def build_population(seed: int, region: Region, persons: int, years: list[int]) 
     brdy, sex, county, hh_raw, insu, death, move_out = (a[order] for a in (brdy, sex, county, hh_raw, insu, death, move_out))
     _, hh_idx = np.unique(hh_raw, return_inverse=True)
     rng = stream(seed, "population", "attributes")
-    end_last = year_bounds(years[-1])[1]
     age_start = (start - brdy) / 365.2425
     # --- insurance status --------------------------------------------------------------------
     is_city = region.is_city[county]
@@ -340,7 +348,6 @@ def persons_table(pop: Population, region: Region, snapshot_day: int) -> pa.Tabl
     names = [g for g, _, _ in ASSISTANCE]
     idet = [c for _, c, _ in ASSISTANCE]
     asg = pop.assistance
-    has = asg >= 0
     psn_type = psn_type_at(pop, snapshot_day)
     hh_admdvs = np.array([int(x) for x in region.admdvs])[pop.county]
     hsecfc = concat_str("HH", int_str(hh_admdvs, 6), int_str(pop.household + 1, 8))

@@ -55,7 +55,7 @@ class Diseases:
 @lru_cache(maxsize=1)
 def diseases() -> Diseases:
     rows = _rows("diseases.csv")
-    f = lambda k: np.array([float(r[k] or 0) for r in rows])  # noqa: E731
+    f = lambda k: np.array([float(r[k] or 0) for r in rows])
     return Diseases(
         code=[r["code"] for r in rows],
         name=[r["name"] for r in rows],

@@ -7,8 +7,15 @@ import json
 import numpy as np
 import pyarrow as pa
 
-from ._util import (concat_str, date_array, decimal_array, int_str, round_half_up_fen, take_str,
-                    timestamp_array)
+from ._util import (
+    concat_str,
+    date_array,
+    decimal_array,
+    int_str,
+    round_half_up_fen,
+    take_str,
+    timestamp_array,
+)
 from .care import F_INJURY, F_THIRD, MT_IP, MT_PHARM
 from .model import DEPT_NAMES, MED_TYPES, Context
 
