@@ -27,6 +27,15 @@ def test_codes_option_checks_against_reference_lists(tmp_path):
     from .conftest import shared_data
     m = generate(persons=300, seed=1, out=tmp_path / "r", codes=shared_data() / "chs-drg-1.1")
     assert m["row_counts"]["persons"] >= 300
+    import duckdb
+    names = dict(duckdb.sql(f"select diag_code, any_value(diag_name) from read_parquet('{tmp_path}/r/diagnoses/*/*.parquet') "
+                            "group by 1").fetchall())
+    import csv
+    with open(shared_data() / "chs-drg-1.1" / "icd10.csv", encoding="utf-8") as f:
+        official = {r["code"]: r["name"] for r in csv.DictReader(f)}
+    assert len(names) > 20
+    assert all(official[c] == n for c, n in names.items())
+    assert any(n != official[c] for c, n in _own_names().items() if c in official)
     bad = tmp_path / "codes"
     bad.mkdir()
     (bad / "icd10.csv").write_text("code,name\nA00.000,x\n", encoding="utf-8")
@@ -34,3 +43,9 @@ def test_codes_option_checks_against_reference_lists(tmp_path):
     import pytest
     with pytest.raises(ValueError, match="codes not in"):
         generate(persons=300, seed=1, out=tmp_path / "r2", codes=bad)
+
+
+def _own_names():
+    from yibao.synth import refdata
+    d = refdata.diseases()
+    return dict(zip(d.code, d.name))

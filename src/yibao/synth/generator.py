@@ -282,17 +282,19 @@ def _row(rows, inst, item, day, typ, cnt, pric):
 
 
 def _check_codes(ctx, codes_dir: Path) -> None:
-    """With --codes DIR (a folder holding icd10.csv and icd9cm3.csv, code,name), check that every
-    diagnosis and procedure code the generator uses is in the bureau's lists."""
+    """With --codes DIR (a folder holding icd10.csv and icd9cm3.csv, code,name): check that every
+    diagnosis and procedure code the generator uses is in the bureau's lists, and name them as
+    those lists do."""
     import csv
     missing = []
-    for fname, used in (("icd10.csv", ctx.dx_code), ("icd9cm3.csv", ctx.proc_code)):
+    for fname, used, names in (("icd10.csv", ctx.dx_code, ctx.dx_name), ("icd9cm3.csv", ctx.proc_code, ctx.proc_name)):
         path = codes_dir / fname
         if not path.exists():
             raise FileNotFoundError(f"{path} not found")
         with open(path, encoding="utf-8") as f:
-            known = {row["code"] for row in csv.DictReader(f)}
+            known = {row["code"]: row["name"] for row in csv.DictReader(f)}
         missing += [c for c in used if c not in known]
+        names[:] = [known.get(c) or n for c, n in zip(used, names)]
     if missing:
         raise ValueError(f"codes not in the supplied lists: {', '.join(missing)}")
 

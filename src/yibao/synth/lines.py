@@ -290,7 +290,6 @@ class LineBuilder:
 
     def surgery(self, ip, los, rng):
         enc, it, cat = self.enc, self.item, self.cat
-        d = refdata.diseases()
         procs = [self.ctx.dis_procs[x] for x in enc["dis"][ip]]
         has = np.array([len(p) > 0 for p in procs]) & (rng.random(len(ip)) < 0.85)
         for j in np.nonzero(has)[0]:
@@ -337,7 +336,6 @@ class LineBuilder:
                 self.add(np.full(1, e_i), np.full(1, it["局部浸润麻醉"]), op_day, 10_000)
             n = len(pcs)
             self.procs.append((np.full(n, e_i), np.array(pcs), np.arange(1, n + 1), np.full(n, op_day)))
-        del d
 
     def build(self) -> dict[str, np.ndarray]:
         self.outpatient()

@@ -22,7 +22,6 @@ VARIANTS = {"陈": "陳", "张": "張", "刘": "劉", "杨": "楊", "黄": "黃"
 def build_roster(seed: int, pop: Population, region_admdvs: list[str], years: list[int]) -> tuple[pa.Table, pa.Table]:
     rng = stream(seed, "roster")
     ys, _ = year_bounds(years[0])
-    _, ye = year_bounds(years[-1])
     members = np.nonzero(pop.assistance >= 0)[0]
     names = pop.name.take(pa.array(members)).to_pylist()
     certs = pop.certno.take(pa.array(members)).to_pylist()
@@ -95,5 +94,4 @@ def build_roster(seed: int, pop: Population, region_admdvs: list[str], years: li
         "psn_no": pa.array([r[6] for r in rows], pa.string()),
         "noise": pa.array([r[7] or None for r in rows], pa.string()),
     })
-    del ye
     return roster, truth

@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._util import (
+    age_years,
     concat_str,
     date_array,
     decimal_array,
@@ -117,7 +119,6 @@ def finalize(ctx: Context, year: int, chunk: int, enc: dict, L: dict, procs: tup
     # diagnoses: principal, secondaries, external cause
     dxm = np.concatenate([E["dis"][:, None], E["dx"], E["ext"][:, None]], axis=1)
     present = dxm >= 0
-    cnt = present.sum(axis=1)
     rows_e, pos = np.nonzero(present)
     codes = dxm[rows_e, pos]
     srt = np.zeros(len(rows_e), np.int64)
@@ -125,7 +126,6 @@ def finalize(ctx: Context, year: int, chunk: int, enc: dict, L: dict, procs: tup
         f = np.r_[True, rows_e[1:] != rows_e[:-1]]
         g = np.maximum.accumulate(np.where(f, np.arange(len(rows_e)), 0))
         srt = np.arange(len(rows_e)) - g + 1
-    del cnt
     diagnoses = pa.table({
         "mdtrt_id": mdtrt.take(pa.array(rows_e)), "diag_srt_no": pa.array(srt.astype(np.int16)),
         "diag_code": take_str(ctx.dx_code, codes), "diag_name": take_str(ctx.dx_name, codes),
@@ -169,7 +169,6 @@ def finalize(ctx: Context, year: int, chunk: int, enc: dict, L: dict, procs: tup
     offsets = np.zeros(nl + 1, np.int64)
     offsets[1:] = np.cumsum(boxes)
     lst = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), codes)
-    import pyarrow.compute as pc
     trac = pc.binary_join(lst, ",")
     trac = pc.if_else(pa.array(pharm_line), trac, pa.scalar(None, pa.string()))
     dr = E["inst"][le] * 50 + (E["psn"][le] % 7) + (E["dept"][le] % 5) * 7
@@ -206,7 +205,7 @@ def finalize(ctx: Context, year: int, chunk: int, enc: dict, L: dict, procs: tup
     lab_tables = _labels(ctx, year, labels, new_id, inv, mdtrt, sn_str, psn_no, inst_code, E, L, amount, total)
     # DRG grouper input view (inpatient stays)
     ipi = np.nonzero(ip)[0]
-    age = _age(pop.brdy[E["psn"][ipi]], E["beg"][ipi])
+    age = age_years(pop.brdy[E["psn"][ipi]], E["beg"][ipi])
     age_days = E["beg"][ipi] - pop.brdy[E["psn"][ipi]]
     dx_str = _join_codes(ctx.dx_code, dxm[ipi])
     px_lists = [[] for _ in range(ne)]
@@ -228,13 +227,7 @@ def finalize(ctx: Context, year: int, chunk: int, enc: dict, L: dict, procs: tup
     }
 
 
-def _age(brdy, day):
-    from ._util import age_years
-    return age_years(brdy, day)
-
-
 def _join_codes(codes: list[str], m: np.ndarray) -> pa.Array:
-    import pyarrow.compute as pc
     present = m >= 0
     rows, cols = np.nonzero(present)
     vals = take_str(codes, m[rows, cols])
