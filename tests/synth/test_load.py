@@ -1,15 +1,22 @@
 import pytest
 from sqlalchemy import func, select
 
-from yibao.storage import db, schema
+from yibao.storage import schema
 from yibao.synth import generate
 from yibao.synth.load import LoadError, load, parquet_rows
 
 
-def test_load_region_into_sqlite(tmp_path):
-    region = tmp_path / "r"
+@pytest.fixture(scope="module")
+def small_region(tmp_path_factory):
+    region = tmp_path_factory.mktemp("load") / "r"
     generate(persons=400, seed=9, out=region, years="2023-2024")
-    url = f"sqlite:///{tmp_path / 'y.sqlite'}"
+    return region
+
+
+def test_load_region(small_region, engine):
+    """On SQLite and on PostgreSQL (the ``engine`` fixture of tests/conftest.py)."""
+    region = small_region
+    url = engine.url.render_as_string(hide_password=False)
     counts = load(region, url)
     assert counts["persons"] == parquet_rows(region, "persons.parquet")
     assert counts["institutions"] == parquet_rows(region, "institutions.parquet")
@@ -17,7 +24,6 @@ def test_load_region_into_sqlite(tmp_path):
     assert counts["encounters"] == parquet_rows(region, "encounters")
     assert counts["fee_lines"] == parquet_rows(region, "fee_lines")
     assert counts["diagnoses"] == parquet_rows(region, "diagnoses")
-    engine = db.make_engine(url)
     t = schema.metadata.tables
     import duckdb
     total = duckdb.sql(f"select sum(det_item_fee_sumamt) from read_parquet('{region}/fee_lines/*/*.parquet')").fetchall()[0][0]

@@ -35,7 +35,10 @@ def test_drg_input_view_and_reference_codes(region_multi):
     with open(ref / "icd9cm3.csv", encoding="utf-8") as f:
         icd9 = {r["code"] for r in csv.DictReader(f)}
     with open(region_multi / "drg_input.csv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+        text = f.read()
+    assert '"' not in text, "plain CSV: codes and ids need no quoting"
+    assert text.splitlines()[0] == "id,gender,age,age_days,weight,dept,los,leaving_type,dx,px"
+    rows = list(csv.DictReader(text.splitlines()))
     assert list(rows[0].keys()) == ["id", "gender", "age", "age_days", "weight", "dept", "los", "leaving_type", "dx", "px"]
     assert len(rows) > 100
     for r in rows:

@@ -151,7 +151,10 @@ def generate(persons: int = 20_000, seed: int = 1, out: str | Path = "region", y
                 sales_w.write(res["sales"])
                 drg = res["drg_input"].select(DRG_COLUMNS)
                 if drg_w is None:
-                    drg_w = pacsv.CSVWriter(str(drg_path), drg.schema)
+                    drg_file = open(drg_path, "wb")  # noqa: SIM115 - closed after the loop
+                    drg_file.write((",".join(DRG_COLUMNS) + "\n").encode())
+                    drg_w = pacsv.CSVWriter(drg_file, drg.schema, write_options=pacsv.WriteOptions(
+                        include_header=False, quoting_style="none"))
                 drg_w.write_table(drg)
                 inst, item, boxes, pric = res["pharm_sold"]
                 for a_, b_, c_, d_ in zip(inst.tolist(), item.tolist(), boxes.tolist(), pric.tolist()):
@@ -166,6 +169,7 @@ def generate(persons: int = 20_000, seed: int = 1, out: str | Path = "region", y
         counts[name] = counts.get(name, 0) + w.rows
     if drg_w is not None:
         drg_w.close()
+        drg_file.close()
     purchases, stock_labels = _purchases(ctx, sold, ylist, irr["stock_mismatch"])
     counts["purchases"] = write_table(out / "purchases.parquet", purchases)
     labels_w.write(stock_labels)
