@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-LEVELS = ("level3", "level2", "level1", "township")
+LEVELS = ("level3", "level2", "level1", "township", "pharmacy")
 LEVEL_KEYS = (*LEVELS, "any")
 ASSISTANCE_GROUPS = ("tekun", "dibao", "poverty", "low_income")
 BENEFIT_CATEGORIES = ("inpatient", "outpatient", "outpatient_special")
