@@ -69,7 +69,7 @@ def batch(claims, policies, console: Console, repeat: int) -> None:
     from yibao.settlement.batch import figures_of, settle_batch, settle_each
 
     by_claim = {id(c): p for c, p in zip(claims, policies)}
-    policy_for = lambda c: by_claim[id(c)]  # noqa: E731 — a look-up, as a caller would have
+    policy_for = lambda c: by_claim[id(c)]  # a look-up, as a caller would have
     times = []
     for _ in range(repeat):
         start = time.perf_counter()

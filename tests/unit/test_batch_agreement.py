@@ -18,11 +18,19 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from builders import CATALOGUE, lines, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import CATALOGUE, claim, lines, policy
-from yibao.settlement import Claim, FeeLine, InstitutionFacts, LineSplit, PersonFacts, YearState, classify_lines
+from yibao.settlement import (
+    Claim,
+    FeeLine,
+    InstitutionFacts,
+    LineSplit,
+    PersonFacts,
+    YearState,
+    classify_lines,
+)
 from yibao.settlement.batch import (
     REASON_CIVIL,
     REASON_EXACT_STATE,
@@ -99,6 +107,14 @@ def persons(draw, n):
 
 
 @st.composite
+def raw_splits(draw):
+    """A line split built by hand, not by classify_lines: parts of either sign (a policy-scope
+    part below zero makes negative layer bases, which the engine accepts)."""
+    parts = [draw(st.integers(-3_000_000, 3_000_000)) for _ in range(4)]
+    return LineSplit("R", "XN", "02", Fraction(1), Fraction(1), sum(parts), *parts, nego_drug=draw(st.booleans()))
+
+
+@st.composite
 def encounters(draw, people):
     facts, pid = draw(st.sampled_from(people))
     resolved, region = POLICIES[pid]
@@ -110,12 +126,15 @@ def encounters(draw, people):
                 Fraction(draw(counts if big else st.integers(1, 5))))
         for i in range(1, draw(st.integers(1, 8)) + 1)
     ]
+    splits = tuple(classify_lines(fees, CATALOGUE))
+    if draw(st.integers(0, 9)) == 0:
+        splits += (draw(raw_splits()),)
     inst = InstitutionFacts("H", draw(st.sampled_from(["level3", "level2", "level1", "township"])), admdvs)
     filed = draw(st.booleans())
     c = Claim(
         facts, inst, draw(st.sampled_from(["21", "21", "11", "14", "2101"])),
         draw(st.sampled_from([dt.date(2021, 6, 1), dt.date(2021, 6, 1), dt.date(2020, 12, 31)])),
-        tuple(classify_lines(fees, CATALOGUE)), filed, draw(st.booleans()) or filed, draw(st.booleans()),
+        splits, filed, draw(st.booleans()) or filed, draw(st.booleans()),
     )
     return c, resolved
 
@@ -131,7 +150,8 @@ def initial_states(draw, people):
             for key, cap in CAPS.items():
                 if draw(st.booleans()):
                     # near the cap, or anywhere; bases sometimes a fraction of a fen
-                    paid = draw(st.one_of(st.integers(0, cap), st.integers(max(cap - 200_000, 0), cap + 1000)))
+                    paid = draw(st.one_of(st.integers(0, cap), st.integers(max(cap - 200_000, 0), cap),
+                                          st.integers(cap, cap + 1000)))
                     base = draw(st.one_of(st.integers(0, 100_000_000),
                                           st.builds(Fraction, st.integers(0, 10**9), st.sampled_from([1, 3, 87, 9]))))
                     state.layers[key] = LayerAccum(base.numerator if isinstance(base, Fraction) and base.denominator == 1 else base, paid)
@@ -147,7 +167,7 @@ def batches(draw):
     return [c for c, _ in pairs], [p for _, p in pairs], states
 
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 VECTORISED = {"claims": 0, "vectorised": 0}
 
@@ -310,7 +330,7 @@ def test_uncovered_med_type_and_outpatient_mix():
     for med_type, level in [("11", "township"), ("11", "level3"), ("14", "level2"), ("21", "level1"), ("2101", "level2")]:
         claims.append(_claim(p, ("XA", 50, 3), ("XN", 120, 2), level=level, med_type=med_type, admdvs="511402"))
         claims.extend(_crowd(2))
-    got, expected = assert_agree(claims, lambda c: POLICIES["anji-2020"][0] if c.person.psn_no == "U1" else QINGYUAN,
+    _, expected = assert_agree(claims, lambda c: POLICIES["anji-2020"][0] if c.person.psn_no == "U1" else QINGYUAN,
                                  {}, min_round=1)
     assert expected[6].category is None  # med_type 14 is not covered
     assert [r.kind for r in expected[6].rows] == ["basic"] and not expected[6].rows[0].counted
@@ -329,3 +349,65 @@ def test_benchmark_workload_every_claim_agrees():
     got, _ = assert_agree(claims, pols)
     fallback = int(got.fallback.sum())
     assert fallback / len(claims) < 0.01, got.fallback_reasons
+
+
+def _variant(resolved, new_id, **changes):
+    """A copy of a resolved policy with some parameters changed (for shapes the shipped ones lack)."""
+    scheme = resolved.schemes["390"]
+    basic = scheme.basic
+    if "ratio" in changes or "factor" in changes:
+        inpatient = basic.benefits["inpatient"]
+        update = {}
+        if "ratio" in changes:
+            update["ratio"] = {lv: Decimal(changes["ratio"]) for lv in inpatient.ratio}
+        if "factor" in changes:
+            update["later_admission_deductible_factor"] = Decimal(changes["factor"])
+        basic = basic.model_copy(update={"benefits": {**basic.benefits, "inpatient": inpatient.model_copy(update=update)}})
+    ci = scheme.critical_illness
+    if "bands" in changes:
+        from yibao.policy.schema import Band
+        ci = ci.model_copy(update={"bands": [Band(upto=None if u is None else Decimal(u), ratio=Decimal(r)) for u, r in changes["bands"]],
+                                   "cap": changes.get("ci_cap", ci.cap)})
+    if "special_factor" in changes:
+        ci = ci.model_copy(update={"special_groups": ci.special_groups.model_copy(update={"deductible_factor": Decimal(changes["special_factor"])})})
+    scheme = scheme.model_copy(update={"basic": basic, "critical_illness": ci})
+    return resolved.model_copy(update={"id": new_id, "schemes": {**resolved.schemes, "390": scheme}})
+
+
+def test_unusual_policies_mixed_in_one_batch():
+    """Profiles with different numbers of bands, a bounded last band, a ratio that is not a whole
+    number of millionths, a special-group deductible that is a fraction of a fen and a
+    later-admission factor that needs rounding — all in one batch, in the same rounds."""
+    variants = [
+        MEISHAN,
+        _variant(MEISHAN, "two-bands", bands=[("10000", "0.5"), ("30000", "0.75")], ci_cap=None, factor="0.333"),
+        _variant(MEISHAN, "five-bands", bands=[("1000", "0.1"), ("2000", "0.2"), ("5000", "0.3"), ("9000.01", "0.9"), (None, "1")]),
+        _variant(MEISHAN, "odd-ratio", ratio="0.1234567"),
+        _variant(MEISHAN, "third", special_factor="0.3333333"),
+        QINGYUAN,
+    ]
+    claims, pols = [], []
+    groups = [None, "tekun", "dibao", "poverty", "low_income"]
+    for r in range(6):
+        for k in range(30):
+            pol = variants[k % len(variants)]
+            p = PersonFacts(f"V{k}", "390", "15", "511402", groups[k % 5], k % 4 == 0, 0)
+            claims.append(_claim(p, ("XA", 900 + 701 * k + 53 * r, 10 + r * k % 17), ("XN", 77.7, k % 5 + 1),
+                                 level=["level3", "level2", "level1", "township"][k % 4], admdvs="511402"))
+            pols.append(pol)
+    got, expected = assert_agree(claims, pols, {}, min_round=1)
+    odd = [i for i, p in enumerate(pols) if p.id == "odd-ratio"]
+    assert got.fallback[odd].all()
+    plain = [i for i, (c, p) in enumerate(zip(claims, pols)) if p.id in ("two-bands", "five-bands") and not c.person.cvlserv]
+    assert not got.fallback[plain].any(), got.fallback_reasons
+    special_third = [i for i, (c, p) in enumerate(zip(claims, pols))
+                     if p.id == "third" and c.person.assistance in ("tekun", "dibao", "poverty")]
+    assert got.fallback[special_third].all()  # deductible 15000 × 0.3333333 is not whole fen
+    assert sum(r.pays["hifmi_pay"] for r, p in zip(expected, pols) if p.id == "five-bands") > 0
+
+
+def test_empty_batch_and_untouched_states():
+    other = {("X", 2021): YearState(admissions=2, layers={"390100": LayerAccum(5, 7)})}
+    got = settle_batch([], lambda c: MEISHAN, other)
+    assert got.n == 0 and got.rounds == 0 and not got.errors
+    assert got.states == other and got.states is not other

@@ -41,12 +41,11 @@ of persons with many claims), go the same way. ``result.fallback`` marks these c
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import chain
 from operator import attrgetter
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -84,6 +83,14 @@ StateKey = tuple[str, int]
 PolicyFor = Callable[[Claim], ResolvedPolicy] | Sequence[ResolvedPolicy]
 
 _LINE_FIGURES = attrgetter("amount", "fulamt_ownpay", "overlmt", "preselfpay", "inscp")
+# the discrete facts of a claim that, with the policy, decide its profile
+_PROFILE_FACTS = attrgetter(
+    "person.insutype", "person.psn_type", "person.assistance", "person.cvlserv",
+    "institution.level", "institution.admdvs", "med_type", "filed", "referred",
+)
+_SLOT_KEY = attrgetter("person.psn_no", "settle_date.year")
+_BALANCE = attrgetter("person.acct_balc")
+_ACCT_USED = attrgetter("acct_used")
 _CUM_SLOT = {kind: slot for slot, kind in enumerate(CUMULATIVE)}
 
 REASON_PROFILE = "profile not vectorised"
@@ -299,7 +306,7 @@ class _Batch:
         self.claims = claims
         self.initial = states
         self.min_round = min_round
-        self.n = n = len(claims)
+        self.n = len(claims)
         self.keys: list[str] = []
         self.key_index: dict[str, int] = {}
         self.reasons: dict[str, int] = {}
@@ -318,64 +325,39 @@ class _Batch:
 
     def _prepare(self, policy_for: PolicyFor) -> None:
         claims, n = self.claims, self.n
-        callable_policy = callable(policy_for)
-        if not callable_policy:
-            policy_seq = list(policy_for)
-            if len(policy_seq) != n:
-                raise ValueError(f"{len(policy_seq)} policies for {n} claims")
-        canon_of_id: dict[int, int] = {}  # id(policy object) → content index
+        # Everything per claim is fetched by C-level getters and factorised with dicts; Python
+        # code runs once per distinct policy, profile and (psn_no, year), not once per claim.
+        policies = _policy_list(claims, policy_for)
+        ids = list(map(id, policies))
+        first_of_id = dict(zip(reversed(ids), range(n - 1, -1, -1)))  # id → first claim using it
         canon_by_content: dict[str, int] = {}
-        self.policy_objects: list = []  # kept alive so that ids stay unique
-        profiles: list[Profile] = []
+        canon_of_id = {}
+        for pid, i in first_of_id.items():  # once per distinct policy object
+            content = policies[i].model_dump_json(exclude={"on"})
+            canon_of_id[pid] = canon_by_content.setdefault(content, len(canon_by_content))
+        facts = map(_PROFILE_FACTS, claims)
+        profile_keys = list(zip(map(canon_of_id.__getitem__, ids), facts))
         profile_of: dict[tuple, int] = {}
+        prof_idx = [profile_of.setdefault(k, len(profile_of)) for k in profile_keys]
+        first_of_profile = dict(zip(reversed(prof_idx), range(n - 1, -1, -1)))
+        profiles: list[Profile] = []
+        for key, j in profile_of.items():  # once per profile, in index order
+            prof = compile_profile(policies[first_of_profile[j]], *key[1])
+            for fpt in prof.keys:
+                self._key(fpt)
+            profiles.append(prof)
         slot_of: dict[StateKey, int] = {}
-        slot_keys: list[StateKey] = []
-        policies = []  # per claim
-        prof_idx = []
-        slot_idx = []
-        balances = []
-        acct_used = []
-        years = []
-        p_app, pr_app, s_app, b_app, a_app, y_app = (
-            policies.append, prof_idx.append, slot_idx.append, balances.append, acct_used.append, years.append
-        )
-        for i, c in enumerate(claims):
-            p = c.person
-            inst = c.institution
-            pol = policy_for(c) if callable_policy else policy_seq[i]
-            p_app(pol)
-            ci = canon_of_id.get(id(pol))
-            if ci is None:
-                self.policy_objects.append(pol)
-                content = pol.model_dump_json(exclude={"on"})
-                ci = canon_by_content.setdefault(content, len(canon_by_content))
-                canon_of_id[id(pol)] = ci
-            key = (ci, p.insutype, p.psn_type, p.assistance, p.cvlserv, inst.level, inst.admdvs, c.med_type,
-                   c.filed, c.referred)
-            pr = profile_of.get(key)
-            if pr is None:
-                prof = compile_profile(pol, *key[1:])
-                for fpt in prof.keys:
-                    self._key(fpt)
-                pr = profile_of[key] = len(profiles)
-                profiles.append(prof)
-            pr_app(pr)
-            year = c.settle_date.year
-            y_app(year)
-            sk = (p.psn_no, year)
-            s = slot_of.get(sk)
-            if s is None:
-                s = slot_of[sk] = len(slot_keys)
-                slot_keys.append(sk)
-            s_app(s)
-            b_app(p.acct_balc)
-            a_app(c.acct_used)
+        slot_idx = [slot_of.setdefault(k, len(slot_of)) for k in map(_SLOT_KEY, claims)]
+        slot_keys: list[StateKey] = list(slot_of)
+        years = [year for _, year in slot_keys]
+        balances = list(map(_BALANCE, claims))
+        acct_used = list(map(_ACCT_USED, claims))
         self.policies = policies
         self.profiles = profiles
         self.slot_keys = slot_keys
         self.prof = np.array(prof_idx, dtype=np.int64)
         self.slot = np.array(slot_idx, dtype=np.int64)
-        self.year = np.array(years, dtype=np.int64)
+        self.year = np.array(years, dtype=np.int64)[self.slot] if n else np.zeros(0, dtype=np.int64)
         self.acct_used = np.array(acct_used, dtype=bool)
         self.balance, balance_bad = _int64_bounded(balances, 1 << 62)
         # the five line totals, summed with NumPy over the flattened lines
@@ -395,7 +377,8 @@ class _Batch:
                 starts = (np.cumsum(counts) - counts)[nonempty]
                 totals[nonempty] = np.add.reduceat(figures, starts, axis=0)
                 # each line within the bounds, so that no sum can wrap around
-                big[nonempty] = np.maximum.reduceat(np.abs(figures).max(axis=1), starts) >= MONEY_LIMIT
+                if figures.max() >= MONEY_LIMIT or figures.min() <= -MONEY_LIMIT:
+                    big[nonempty] = np.maximum.reduceat(np.abs(figures).max(axis=1), starts) >= MONEY_LIMIT
         self.totals = totals
         self.bounds_bad = balance_bad | big | (np.abs(totals) >= MONEY_LIMIT).any(axis=1)
         # 公务员 layers on nego_drug lines need the claim's Σ policy-scope of those lines
@@ -742,7 +725,7 @@ class _Batch:
     def result(self) -> BatchResult:
         states = dict(self.initial)
         adm = self.adm.tolist()
-        per_slot_layers: list[dict] = [dict() for _ in range(self.n_slots)]
+        per_slot_layers: list[dict] = [{} for _ in range(self.n_slots)]
         for k, fpt in enumerate(self.keys):
             where = np.flatnonzero(self.sexists[k])
             if len(where) == 0:
