@@ -8,7 +8,17 @@ or an empty one — and each result's delta applied before the next claim (see
 :func:`settle_each`, the reference loop the batch path must agree with). A claim ``settle``
 refuses (``SettlementError``) is recorded in ``result.errors`` and changes no state, as a caller
 catching the error would leave it. ``states`` is not modified; ``result.states`` is a new dict
-holding the input entries plus a fresh ``YearState`` for every (psn_no, year) of the batch.
+holding the input entries (the same objects, for persons not in the batch) plus a fresh
+``YearState`` for every (psn_no, year) of the batch. ``policy_for`` is a function of the claim
+or a sequence parallel to ``claims``.
+
+As with ``settle``, the personal-account balance is the one in each claim's ``PersonFacts``:
+``YearState`` holds no account, so nothing carries a balance from one claim to the next (the
+interface writes the new balance to storage after each settlement). A caller batching several
+claims of one employee with ``acct_used`` must give each claim the balance it should see.
+
+Explanations are not computed here: ``result.settle_one(i)`` / ``result.explain(i)`` run claim i
+through ``settle`` on the state it saw in the batch, for the trace and ``setl_proc_info``.
 
 How it works
 ------------
