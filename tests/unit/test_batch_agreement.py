@@ -414,3 +414,23 @@ def test_empty_batch_and_untouched_states():
     got = settle_batch([], lambda c: MEISHAN, other)
     assert got.n == 0 and got.rounds == 0 and not got.errors
     assert got.states == other and got.states is not other
+
+
+def test_batch_agrees_under_a_policy_with_layers_limited_to_some_care():
+    import datetime as _dt
+
+    from builders import claim as _claim, policy as _policy
+    from yibao.settlement import YearState as _YearState
+    from yibao.settlement.batch import figures_of, settle_batch, settle_each
+
+    qingyi = _policy("qingyi-2022", _dt.date(2024, 6, 1))
+    claims = []
+    for i, (med_type, level) in enumerate([("11", "level1"), ("21", "level3"), ("14", "level2"), ("13", "level3")] * 6):
+        claims.append(_claim(("XA", 400 + 10 * i, 7), ("XB", 90, 3), med_type=med_type, level=level,
+                             assistance="dibao" if i % 3 == 0 else None, on=_dt.date(2024, 6, 1)))
+    batch = settle_batch(claims, [qingyi] * len(claims), min_round=1)
+    reference, _ = settle_each(claims, [qingyi] * len(claims))
+    assert any(r.pays["hifmi_pay"] for r in reference), "the case should exercise 大病"
+    assert not any(r.pays["hifmi_pay"] for r in reference if r.med_type in ("11", "13"))
+    for i in range(len(claims)):
+        assert batch.figures(i) == figures_of(reference[i])

@@ -176,8 +176,11 @@ def _fill(prof, policy, scheme, insutype, psn_type, assistance, cvlserv, level, 
         ratio = min(max(ratio, Fraction(0)), Fraction(1))
         prof.basic_ratio = ratio_num(ratio)
 
+    def covers(layer) -> bool:
+        return layer is not None and (layer.benefits is None or category in layer.benefits)
+
     ci = scheme.critical_illness
-    if ci is not None:
+    if covers(ci):
         ded: Fraction = Fraction(_fen(ci.deductible) or 0)
         add = Fraction(0)
         capped = True
@@ -190,16 +193,16 @@ def _fill(prof, policy, scheme, insutype, psn_type, assistance, cvlserv, level, 
         prof.layers[CRITICAL] = _plan(ci.fund_pay_type, ded, bands, _fen(ci.cap) if capped else None)
 
     la = scheme.large_amount
-    if la is not None:
+    if covers(la):
         prof.layers[LARGE] = _plan(la.fund_pay_type, 0, [(None, _ratio(la.ratio))], _fen(la.cap))
 
     cs = scheme.civil_servant
-    if cs is not None and cvlserv:
+    if covers(cs) and cvlserv:
         prof.layers[CIVIL] = _plan(cs.fund_pay_type, 0, [(None, _ratio(cs.ratio))], _fen(cs.cap))
         prof.civil_all_lines = cs.line_flag == "all"
 
     aid = scheme.assistance
-    if aid is not None and assistance is not None and assistance in aid.groups:
+    if covers(aid) and assistance is not None and assistance in aid.groups:
         if aid.exclude_out_of_region_without_referral and not prof.in_region and not referred:
             prof.assistance_excluded_key = aid.fund_pay_type
         else:
