@@ -9,7 +9,7 @@ from yibao.policy.library import SHIPPED_DIR
 
 def test_shipped_policies_load_and_resolve():
     library = PolicyLibrary.shipped()
-    assert library.ids() == ["anji-2020", "meishan-2020", "qingyuan-2021"]
+    assert library.ids() == ["anji-2020", "meishan-2020", "qingyi-2022", "qingyuan-2021"]
     meishan = library.get("meishan-2020").resolve(dt.date(2020, 6, 1))
     inpatient = meishan.schemes["390"].basic.benefits["inpatient"]
     assert inpatient.deductible == {"level3": Decimal("660"), "level2": Decimal("460"), "level1": Decimal("360"), "township": Decimal("150")}
@@ -45,13 +45,24 @@ def test_what_applied_on_a_date(tmp_path):
         policy.resolve(dt.date(2019, 12, 31))
 
 
+def test_a_later_policy_of_the_same_region_supersedes_the_earlier_one():
+    library = PolicyLibrary.shipped()
+    assert library.find("511402", "390", dt.date(2021, 12, 31)).id == "meishan-2020"
+    assert library.find("511402", "390", dt.date(2022, 1, 1)).id == "qingyi-2022"
+    qingyi = library.get("qingyi-2022").resolve(dt.date(2024, 1, 1))
+    # inherited from meishan-2020 unchanged, and extended with employees and 门诊慢特病
+    assert qingyi.schemes["390"].basic.benefits["inpatient"].deductible["level3"] == Decimal("660")
+    assert qingyi.schemes["310"].large_amount.cap == Decimal("400000")
+    assert qingyi.med_types["14"] == "outpatient_special"
+
+
 def test_find_by_region_insutype_and_date():
     library = PolicyLibrary.shipped()
     assert library.find("511402", "390", dt.date(2020, 5, 1)).id == "meishan-2020"
     assert library.find("330523", "390", dt.date(2020, 5, 1)).id == "anji-2020"
     assert library.find("441802", "310", dt.date(2021, 5, 1)).id == "qingyuan-2021"
     with pytest.raises(PolicyError, match="没有生效的医保政策"):
-        library.find("511402", "310", dt.date(2020, 5, 1))
+        library.find("511402", "310", dt.date(2021, 5, 1))
 
 
 def _write(tmp_path, text):

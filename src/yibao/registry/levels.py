@@ -26,12 +26,13 @@ class LevelError(ValueError):
 
 
 def settlement_level(medins_lv: str) -> str:
-    """The tier a policy applies: level3 | level2 | level1 | township.
+    """The tier a policy applies: level3 | level2 | level1 | township | pharmacy.
 
-    Village clinics (村卫生室) are paid as township-level primary care.
+    Village clinics (村卫生室) are paid as township-level primary care; retail pharmacies
+    (定点零售药店) are their own tier, which most policies pay only from the personal account.
     """
     value = str(medins_lv).strip()
-    if value in ("level3", "level2", "level1", "township"):
+    if value in ("level3", "level2", "level1", "township", "pharmacy"):
         return value
     if value == "village":
         return "township"
