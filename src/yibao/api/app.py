@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao.money import fen_to_yuan
+from yibao.storage.db import reading
 from yibao.storage import schema as s
 
 from . import security
@@ -180,7 +181,7 @@ def create_api(engine: Engine, *, secret: str | None = None, data_dir: Path | No
 
     def read(fn: Callable[..., Any], *args: Any) -> Any:
         def run() -> Any:
-            with _refusing_bad_data(), engine.connect() as conn:
+            with _refusing_bad_data(), reading(engine) as conn:  # no write lock on SQLite
                 return fn(conn, *args)
 
         return run_in_threadpool(run)

@@ -219,7 +219,9 @@ class Gateway:
         hit = self._cache.get(access_key)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
-        with self.engine.connect() as conn:
+        from yibao.storage.db import reading
+
+        with reading(self.engine) as conn:  # no write lock on SQLite
             row = conn.execute(select(s.gateway_keys).where(s.gateway_keys.c.access_key == access_key)).first()
         key = None
         if row is not None:

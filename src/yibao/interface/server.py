@@ -211,7 +211,9 @@ def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = Non
     @app.get("/healthz", summary="liveness and database check")
     async def healthz() -> Response:
         def probe() -> bool:
-            with engine.connect() as conn:
+            from yibao.storage.db import reading
+
+            with reading(engine) as conn:
                 conn.execute(text("SELECT 1"))
             return True
 
