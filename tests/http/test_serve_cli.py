@@ -83,6 +83,8 @@ def test_yibao_serve_runs_workers_and_answers(tmp_path):
         refused = httpx.post(f"http://127.0.0.1:{port}/fsi/api/callService", content=b"{}")
         assert refused.status_code == 401 and refused.json()["message"].startswith("缺少服务网关的请求头")
         assert httpx.get(f"http://127.0.0.1:{port}/api/openapi.json").json()["info"]["title"] == "yibao 医保局业务 API"
+        logs = list((tmp_path / "logs").glob("interface-access-*.log"))
+        assert logs and "缺少服务网关的请求头" in "".join(p.read_text(encoding="utf-8") for p in logs)
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -70,6 +70,7 @@ def serve(
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["YIBAO_DATABASE_URL"] = url
     os.environ["YIBAO_DATA_DIR"] = str(data_dir)
+    os.environ["YIBAO_SERVE_WORKERS"] = str(workers)
     os.environ["YIBAO_API_SECRET"] = os.environ.get("YIBAO_API_SECRET") or api_secret(data_dir)
     if no_auth:
         os.environ["YIBAO_SERVE_NO_AUTH"] = "1"

@@ -57,13 +57,15 @@ class InterfaceService:
     """What one worker process holds: the platform, the gateway and the access log."""
 
     def __init__(self, engine: Engine, *, auth: bool = True, data_dir: Path | None = None,
-                 platform: Platform | None = None, access_log: AccessLog | None = None) -> None:
+                 platform: Platform | None = None, access_log: AccessLog | None = None, log_per_process: bool = False) -> None:
         self.engine = engine
         self.platform = platform or Platform(engine)
         self.auth = auth
         self.gateway = Gateway(engine)
         if access_log is None:
-            path = (data_dir / "logs" / "interface-access.log") if data_dir is not None else None
+            # Several worker processes must not rotate one file: each then keeps its own.
+            name = f"interface-access-{os.getpid()}.log" if log_per_process else "interface-access.log"
+            path = (data_dir / "logs" / name) if data_dir is not None else None
             access_log = AccessLog(path)
         self.access_log = access_log
         # SQLite takes one writer at a time (BEGIN IMMEDIATE); threads that collide wait in
@@ -185,8 +187,8 @@ def _quote(name: str) -> str:
 
 
 def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = None, api: bool = True,
-               api_secret: str | None = None, platform: Platform | None = None) -> FastAPI:
-    service = InterfaceService(engine, auth=auth, data_dir=data_dir, platform=platform)
+               api_secret: str | None = None, platform: Platform | None = None, log_per_process: bool = False) -> FastAPI:
+    service = InterfaceService(engine, auth=auth, data_dir=data_dir, platform=platform, log_per_process=log_per_process)
     app = FastAPI(
         title="yibao 医保 national interface",
         description="定点医药机构接口（chs-interface.md）。The bureau's own API is at /api (OpenAPI at /api/openapi.json).",
@@ -237,7 +239,8 @@ def app_from_env() -> FastAPI:
     engine = db.make_engine(os.environ.get("YIBAO_DATABASE_URL") or None)
     data_dir = Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data"))
     auth = os.environ.get("YIBAO_SERVE_NO_AUTH", "") != "1"
-    app = create_app(engine, auth=auth, data_dir=data_dir, api_secret=os.environ.get("YIBAO_API_SECRET") or None)
+    app = create_app(engine, auth=auth, data_dir=data_dir, api_secret=os.environ.get("YIBAO_API_SECRET") or None,
+                     log_per_process=int(os.environ.get("YIBAO_SERVE_WORKERS", "1")) > 1)
     app.state.service.platform.reference.catalogue()  # load the reference cache before the first request
     # What is loaded now lives as long as the worker: keep it out of the collector's way, so that
     # full collections stay short (they otherwise show as latency spikes under load).
