@@ -145,3 +145,19 @@ def test_no_auth_mode_serves_without_headers(world, tmp_path):
         assert client.ok("1101", {"data": {"certno": "511402198001011230"}})["baseinfo"]["psn_no"] == "P1"
     finally:
         live.stop()
+
+
+def test_sm2_round_trip_for_keys_starting_with_0_or_4():
+    """gmssl strips leading 0s and 4s of a public key given to its constructor; ours must not."""
+    awkward = 0
+    for _ in range(400):
+        private, public = gateway.sm2_keypair()
+        if public[0] not in "04":
+            continue
+        awkward += 1
+        signature = gateway.sm2_sign(private, public, b'{"data":{"certno":"x"}}')
+        assert gateway.sm2_verify(public, signature, b'{"data":{"certno":"x"}}')
+        assert not gateway.sm2_verify(public, signature, b'{"data":{"certno":"y"}}')
+        if awkward == 5:
+            break
+    assert awkward == 5

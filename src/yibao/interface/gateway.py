@@ -124,19 +124,23 @@ def sm2_keypair() -> tuple[str, str]:
     return private_hex, public_hex
 
 
-def sm2_sign(private_hex: str, public_hex: str, data: bytes) -> str:
+def _crypt(private_hex: str, public_hex: str):
     from gmssl import sm2
 
-    crypt = sm2.CryptSM2(private_key=private_hex, public_key=public_hex)
-    return crypt.sign_with_sm3(data)
+    crypt = sm2.CryptSM2(private_key=private_hex, public_key="")
+    # gmssl's constructor does public_key.lstrip("04"), which also eats a key's own leading
+    # 0s and 4s (about one key in eight); set the key after construction instead.
+    crypt.public_key = public_hex[2:] if len(public_hex) == 130 and public_hex.startswith("04") else public_hex
+    return crypt
+
+
+def sm2_sign(private_hex: str, public_hex: str, data: bytes) -> str:
+    return _crypt(private_hex, public_hex).sign_with_sm3(data)
 
 
 def sm2_verify(public_hex: str, signature_hex: str, data: bytes) -> bool:
-    from gmssl import sm2
-
     try:
-        crypt = sm2.CryptSM2(private_key="", public_key=public_hex)
-        return bool(crypt.verify_with_sm3(signature_hex, data))
+        return bool(_crypt("", public_hex).verify_with_sm3(signature_hex, data))
     except Exception:  # noqa: BLE001 - a malformed signature is simply not valid
         return False
 
