@@ -65,9 +65,18 @@ EXPENSE_NAMES = {
     "aid": "资助参保支出",
     "other": "其他支出",
 }
-# Inter-fund transfers: income of one fund and expense of another; they cancel when funds are
-# added up, so the consolidated income and spending leave them out.
-TRANSFER_KINDS = {"inc.transfer", "exp.transfer"}
+# Inter-fund transfers name the other fund: '310100.exp.transfer.310200' (pool → personal
+# accounts) and '310200.inc.transfer.310100'. When funds are added up, a transfer between two of
+# them cancels and is left out; one to or from a fund outside the group stays.
+TRANSFER_PREFIXES = ("inc.transfer", "exp.transfer")
+
+
+def transfer_counterpart(kind: str) -> str | None:
+    """'exp.transfer.310200' → '310200'; None for any other kind."""
+    for prefix in TRANSFER_PREFIXES:
+        if kind.startswith(prefix + "."):
+            return kind[len(prefix) + 1:]
+    return None
 
 LEVEL_NAMES = {
     "level3": "三级医院",
@@ -162,10 +171,15 @@ def account_of(code: str) -> Account:
         return Account(code, f"{name}—应付医药机构款", "liability", fund)
     if kind == "equity":
         return Account(code, f"{name}—期初累计结余", "net_asset", fund)
+    other = transfer_counterpart(kind)
     if kind.startswith("inc."):
+        if other is not None:
+            return Account(code, f"{name}—划入收入（来自{fund_name(other)}）", "income", fund)
         sub = kind[4:]
         return Account(code, f"{name}—{INCOME_NAMES.get(sub, sub)}", "income", fund)
     if kind.startswith("exp."):
+        if other is not None:
+            return Account(code, f"{name}—划出支出（划入{fund_name(other)}）", "expense", fund)
         sub = kind[4:]
         return Account(code, f"{name}—{EXPENSE_NAMES.get(sub, sub)}", "expense", fund)
     raise ValueError(f"不是基金科目代码: {code!r}（应为 基金代码.bank/payable/equity/inc.x/exp.x）")
@@ -178,7 +192,9 @@ def chart() -> list[Account]:
         for kind in ("bank", "payable", "equity"):
             out.append(account_of(f"{fund}.{kind}"))
         for sub in INCOME_NAMES:
-            out.append(account_of(f"{fund}.inc.{sub}"))
+            if sub != "transfer":
+                out.append(account_of(f"{fund}.inc.{sub}"))
         for sub in EXPENSE_NAMES:
-            out.append(account_of(f"{fund}.exp.{sub}"))
+            if sub != "transfer":
+                out.append(account_of(f"{fund}.exp.{sub}"))
     return out

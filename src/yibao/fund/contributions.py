@@ -51,11 +51,11 @@ ITEMS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
     "employee_pool": ("310100", [("main", "310100.bank", "310100.inc.employee")]),
     "large_amount": ("330100", [("main", "330100.bank", "330100.inc.employee")]),
     "civil_servant": ("320100", [("main", "320100.bank", "320100.inc.subsidy")]),
-    "retiree_account": ("310200", [("out", "310100.exp.transfer", "310100.bank"), ("in", "310200.bank", "310200.inc.transfer")]),
+    "retiree_account": ("310200", [("out", "310100.exp.transfer.310200", "310100.bank"), ("in", "310200.bank", "310200.inc.transfer.310100")]),
     "individual": ("390100", [("main", "390100.bank", "390100.inc.individual")]),
     "aid": ("390100", [("out", "610100.exp.aid", "610100.bank"), ("in", "390100.bank", "390100.inc.individual")]),
     "subsidy": ("390100", [("main", "390100.bank", "390100.inc.subsidy")]),
-    "critical_illness": ("390200", [("out", "390100.exp.transfer", "390100.bank"), ("in", "390200.bank", "390200.inc.transfer")]),
+    "critical_illness": ("390200", [("out", "390100.exp.transfer.390200", "390100.bank"), ("in", "390200.bank", "390200.inc.transfer.390100")]),
     "appropriation": ("610100", [("main", "610100.bank", "610100.inc.subsidy")]),
 }
 ITEM_NAMES = {

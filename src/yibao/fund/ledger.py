@@ -32,7 +32,7 @@ from yibao.money import round_half_up, yuan_to_fen
 from yibao.storage import schema as s
 
 from . import aggregates
-from .accounts import FUND_ORDER, FUNDS, MATERNITY_MED_TYPES, SCHEMES, TRANSFER_KINDS, account_of, chart
+from .accounts import FUND_ORDER, FUNDS, MATERNITY_MED_TYPES, SCHEMES, account_of, chart, transfer_counterpart
 from .params import FundParams, ParamError
 from .params import load as load_params
 from .sqlutil import date_expr, period_expr, period_of, periods_between, prev_month, sql
@@ -409,10 +409,11 @@ def _kind(code: str) -> str:
     return code.split(".", 1)[1] if "." in code else ""
 
 
-def month_flows(conn: Connection, upto: str) -> tuple[dict[str, dict[str, dict[str, int]]], str | None]:
-    """{fund: {period: {'income', 'spending', 'income_ext', 'spending_ext', 'opening'}}} up to
-    ``upto``, and the ledger's first period. ``_ext`` leaves inter-fund transfers out."""
-    flows: dict[str, dict[str, dict[str, int]]] = {}
+def month_flows(conn: Connection, upto: str) -> tuple[dict[str, dict[str, dict[str, Any]]], str | None]:
+    """{fund: {period: {'income', 'spending', 'opening', 'tin': {fund: …}, 'tout': {fund: …}}}}
+    up to ``upto`` (income and spending include transfers, which ``tin``/``tout`` break down by
+    the other fund), and the ledger's first period."""
+    flows: dict[str, dict[str, dict[str, Any]]] = {}
     first = None
     for period, code, dr, cr in conn.execute(
         select(s.fund_month_acct.c.period, s.fund_month_acct.c.acct_code, s.fund_month_acct.c.debit, s.fund_month_acct.c.credit)
@@ -420,15 +421,16 @@ def month_flows(conn: Connection, upto: str) -> tuple[dict[str, dict[str, dict[s
     ):
         fund, kind = code.split(".", 1)[0], _kind(code)
         first = period if first is None or period < first else first
-        cell = flows.setdefault(fund, {}).setdefault(period, {"income": 0, "spending": 0, "income_ext": 0, "spending_ext": 0, "opening": 0})
+        cell = flows.setdefault(fund, {}).setdefault(period, {"income": 0, "spending": 0, "opening": 0, "tin": {}, "tout": {}})
+        other = transfer_counterpart(kind)
         if kind.startswith("inc."):
             cell["income"] += cr - dr
-            if kind not in TRANSFER_KINDS:
-                cell["income_ext"] += cr - dr
+            if other is not None:
+                cell["tin"][other] = cell["tin"].get(other, 0) + cr - dr
         elif kind.startswith("exp."):
             cell["spending"] += dr - cr
-            if kind not in TRANSFER_KINDS:
-                cell["spending_ext"] += dr - cr
+            if other is not None:
+                cell["tout"][other] = cell["tout"].get(other, 0) + dr - cr
         elif kind == "equity":
             cell["opening"] += cr - dr
     return flows, first
@@ -438,25 +440,26 @@ def positions(conn: Connection, period: str, funds: list[str] | None = None) -> 
     """Per fund: month, year-to-date, balance and the months-of-reserve window at ``period``."""
     flows, first = month_flows(conn, period)
     wanted = funds or [f for f in FUND_ORDER if f in flows] + sorted(f for f in flows if f not in FUNDS)
-    return {f: _position(f, FUNDS.get(f, (f, ""))[0], [flows.get(f, {})], period, first, external=False) for f in wanted}
+    return {f: _position(f, FUNDS.get(f, (f, ""))[0], [flows.get(f, {})], period, first, ()) for f in wanted}
 
 
 def scheme_positions(conn: Connection, period: str) -> dict[str, Position]:
     """Per scheme (funds added up, transfers between them left out)."""
     flows, first = month_flows(conn, period)
     return {
-        key: _position(key, name, [flows.get(f, {}) for f in members], period, first, external=True)
+        key: _position(key, name, [flows.get(f, {}) for f in members], period, first, members)
         for key, (name, members) in SCHEMES.items()
     }
 
 
 def consolidated_position(conn: Connection, period: str, members: tuple[str, ...], key: str, name: str) -> Position:
     flows, first = month_flows(conn, period)
-    return _position(key, name, [flows.get(f, {}) for f in members], period, first, external=True)
+    return _position(key, name, [flows.get(f, {}) for f in members], period, first, members)
 
 
-def _position(key: str, name: str, series: list[dict[str, dict[str, int]]], period: str, first: str | None, external: bool) -> Position:
-    inc, spend = ("income_ext", "spending_ext") if external else ("income", "spending")
+def _position(key: str, name: str, series: list[dict[str, dict[str, Any]]], period: str, first: str | None,
+              members: tuple[str, ...]) -> Position:
+    """Figures of one fund or a group of funds; transfers among ``members`` cancel out."""
     pos = Position(key, name)
     year = period[:4]
     prior_year = f"{int(year) - 1:04d}"
@@ -466,23 +469,26 @@ def _position(key: str, name: str, series: list[dict[str, dict[str, int]]], peri
     prior_first, prior_last = f"{prior_year}-01", f"{prior_year}{period[4:]}"
     have_prior = first is not None and first <= prior_first
     pi = ps = 0
+    window_set = set(window)
     for months in series:
         for p, cell in months.items():
+            income = cell["income"] - sum(v for f, v in cell["tin"].items() if f in members)
+            spending = cell["spending"] - sum(v for f, v in cell["tout"].items() if f in members)
             pos.opening_balance += cell["opening"]
-            pos.balance += cell["opening"] + cell[inc] - cell[spend]
-            pos.monthly_spending[p] = pos.monthly_spending.get(p, 0) + cell[spend]
-            pos.monthly_income[p] = pos.monthly_income.get(p, 0) + cell[inc]
+            pos.balance += cell["opening"] + income - spending
+            pos.monthly_spending[p] = pos.monthly_spending.get(p, 0) + spending
+            pos.monthly_income[p] = pos.monthly_income.get(p, 0) + income
             if p == period:
-                pos.income_month += cell[inc]
-                pos.spending_month += cell[spend]
+                pos.income_month += income
+                pos.spending_month += spending
             if p[:4] == year:
-                pos.income_ytd += cell[inc]
-                pos.spending_ytd += cell[spend]
-            if p in window:
-                pos.spending_window += cell[spend]
+                pos.income_ytd += income
+                pos.spending_ytd += spending
+            if p in window_set:
+                pos.spending_window += spending
             if prior_first <= p <= prior_last:
-                pi += cell[inc]
-                ps += cell[spend]
+                pi += income
+                ps += spending
     if have_prior:
         pos.income_prior_ytd, pos.spending_prior_ytd = pi, ps
     return pos
