@@ -37,8 +37,8 @@ from .accounts import CATEGORY_NAMES, INSUTYPE_NAMES
 from .sqlutil import prev_month
 
 FORMULA = (
-    "S = P × (N/P) × (S/N)；S₁/S₀ = (P₁/P₀) × (v₁/v₀) × (c₁/c₀)，v = N/P（人均人次），c = S/N（次均基金支付）；"
-    "ΔS = L·ln(P₁/P₀) + L·ln(v₁/v₀) + L·ln(c₁/c₀)，L = (S₁ − S₀)/(ln S₁ − ln S₀)"
+    "S = P × (N/P) × (S/N)；S1/S0 = (P1/P0) × (v1/v0) × (c1/c0)，v = N/P（人均人次），c = S/N（次均基金支付）；"
+    "ΔS = L·ln(P1/P0) + L·ln(v1/v0) + L·ln(c1/c0)，L = (S1 − S0)/(ln S1 − ln S0)"
 )
 PARTS = ("persons", "visits_per_person", "cost_per_visit")
 PART_NAMES = {"persons": "人数", "visits_per_person": "人均人次", "cost_per_visit": "次均费用"}
