@@ -348,6 +348,8 @@ def whatif(conn: Connection, changes: dict[str, Any], *, year: int | None = None
     base_policies: dict[tuple[str, str, dt.date], Any] = {}
     changed: dict[int, Any] = {}
     applied_changes: list[dict[str, str]] = []
+    applied_to: set[str] = set()
+    not_applicable: dict[str, str] = {}
     fields = ("hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay")
     totals = {"stored": defaultdict(int), "base": defaultdict(int), "changed": defaultdict(int)}
     mismatches = 0
@@ -397,10 +399,12 @@ def whatif(conn: Connection, changes: dict[str, Any], *, year: int | None = None
             if mod is None:
                 try:
                     mod, applied = modified_policy(base, changes)
+                    applied_changes = applied
+                    applied_to.add(base.id)
                 except ValueError as exc:
-                    return {"status": "error", "note": str(exc)}
+                    mod = base  # the change does not exist in this policy: its persons are unchanged
+                    not_applicable[base.id] = str(exc)
                 changed[id(base)] = mod
-                applied_changes = applied
             claim = Claim(facts, InstitutionFacts(row.fixmedins_code, settlement_level(inst.medins_lv), inst.admdvs),
                           row.med_type, on, splits, False, False, False)
             st_base, st_mod = states.setdefault(row.psn_no, (YearState(), YearState()))
@@ -419,6 +423,8 @@ def whatif(conn: Connection, changes: dict[str, Any], *, year: int | None = None
                 totals["changed"][f] += r1.pays[f]
             if any(getattr(row, f) != r0.pays[f] for f in fields):
                 mismatches += 1
+    if not applied_to:
+        return {"status": "error", "note": "；".join(sorted(set(not_applicable.values()))) or "没有可修改的政策"}
     factor = len(persons) / len(chosen)
     diff = {f: totals["changed"][f] - totals["base"][f] for f in fields}
     base_sum = sum(totals["base"].values())
@@ -426,6 +432,8 @@ def whatif(conn: Connection, changes: dict[str, Any], *, year: int | None = None
         "status": "ok",
         "year": year,
         "changes": applied_changes,
+        "policies_changed": sorted(applied_to),
+        "policies_not_applicable": not_applicable,
         "sample_persons": len(chosen),
         "persons_settled_in_year": len(persons),
         "scale_factor": round(factor, 6),
