@@ -9,7 +9,7 @@ the amount negated.
 |---|---|---|
 | opening balance | ``F.bank`` | ``F.equity`` |
 | contribution / subsidy | ``F.bank`` | ``F.inc.<item>`` |
-| transfer between funds (e.g. pool → personal accounts) | ``F.exp.transfer`` / ``G.bank`` | ``F.bank`` / ``G.inc.transfer`` |
+| transfer between funds (e.g. pool → personal accounts) | ``F.exp.transfer.G`` / ``G.bank`` | ``F.bank`` / ``G.inc.transfer.F`` |
 | settlement, per fund layer (``settlement_funds``) and personal account (``acct_pay``) | ``F.exp.benefit`` | ``F.payable`` |
 | reversal (a ``refd_setl_flag='1'`` row: its amounts are already negative) | ``F.exp.benefit`` | ``F.payable`` |
 | void (2601) of a settlement already posted | same rows, amounts negated | |
