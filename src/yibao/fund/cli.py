@@ -158,6 +158,8 @@ def kpi_command(year: int = typer.Option(..., "--year"), month: Optional[int] = 
     """指标：由数据计算清远“十四五”规划指标及其他常用指标，无数据的说明原因.  Example: yibao fund kpi --year 2024 --json"""
     from .indicators import compute, population_from_region
 
+    if month is not None and not 1 <= month <= 12:
+        raise typer.BadParameter(f"--month 应为 1–12，实际为 {month}")
     source = "--population" if population else ""
     if population is None and region is not None:
         population, source = population_from_region(region)

@@ -71,6 +71,8 @@ def no_data(code: str, category: str, name: str, unit: str, why: str, **kw: Any)
 
 def _last_period(conn: Connection, year: int, month: int | None) -> str | None:
     if month is not None:
+        if not 1 <= month <= 12:
+            raise ValueError(f"月份应为 1–12，实际为 {month}")
         return f"{year:04d}-{month:02d}"
     t = s.fund_month_acct
     last = conn.execute(select(func.max(t.c.period)).where(t.c.period >= f"{year:04d}-01").where(t.c.period <= f"{year:04d}-12")).scalar()
@@ -134,11 +136,15 @@ def compute(
 
     # ── 基金安全 ──
     basic = ledger.consolidated_position(conn, last, BASIC_SCOPE, "basic", "基本医疗保险（含生育保险）")
+    contributed = conn.execute(select(func.count()).select_from(s.fund_contributions)
+                               .where(s.fund_contributions.c.period >= first).where(s.fund_contributions.c.period <= last)).scalar_one()
+    contribution_note = ("收入中的征缴由参保登记按参数推算（yibao fund contributions）" if contributed
+                         else "本期没有征缴记账（先运行 yibao fund contributions），收入不完整")
     for code, name, fen in (("fund_income", "基本医疗保险（含生育保险）基金收入", basic.income_ytd),
                             ("fund_spending", "基本医疗保险（含生育保险）基金支出", basic.spending_ytd)):
         add(indicator(code, "基金安全", name, "元", value=_yuan(fen), display=f"{fen / 1e10:.4f} 亿元（{_yuan(fen)} 元）",
                       formula=f"{first}至{last} 职工统筹、生育、个人账户、居民医保、大病保险合计，基金间划转相互抵消",
-                      note="收入含由参保登记推算的征缴（yibao fund contributions）；尚未运行时收入只有期初结余以外的记账"))
+                      note=contribution_note))
     for key in ("310", "390"):
         name, members = SCHEMES[key]
         pos = ledger.consolidated_position(conn, last, members, key, name)
