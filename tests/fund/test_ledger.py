@@ -155,3 +155,16 @@ def test_new_settlements_in_a_posted_month_refresh_its_aggregates(tiny, params):
     with tiny.connect() as conn:
         n = conn.execute(select(s.fund_month_setl.c.setl_cnt).where(s.fund_month_setl.c.period == "2024-02")).scalars().all()
     assert sum(n) == 3  # S3, S4 and the unpaid visit
+
+
+def test_balance_series_month_by_month(tiny, params):
+    from yibao.fund import api
+
+    post(tiny, params)
+    with tiny.connect() as conn:
+        series = api.balance_series(conn, 2024, 3)
+    pool = next(x for x in series["schemes"] if x["key"] == "310")["series"]
+    # 120,000 − 6,000 (Jan) − 65 (Feb) − 3,200 (Mar); January: 114,000 ÷ 6,000 = 19 months
+    assert [r["balance"] for r in pool] == ["114000.00", "113935.00", "110735.00"]
+    assert [r["spending_month"] for r in pool] == ["6000.00", "65.00", "3200.00"]
+    assert pool[0]["months_of_reserve"] == 19.0

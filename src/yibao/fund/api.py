@@ -8,6 +8,7 @@ They read the monthly aggregates that ``post`` keeps, so a dashboard is a few sm
 - ``dashboard(conn, year, month)`` — balances, months of reserve, key indicators, warnings,
   growth decomposition of the month (one call for the console's front page);
 - ``balances(conn, year, month)`` — per fund and per scheme;
+- ``balance_series(conn, year)`` — the same month by month;
 - ``indicators(conn, year, month=None, fast=False)`` — the bureau's indicators;
 - ``warnings(conn, year, month)`` — active warnings and checks not made;
 - ``growth(conn, year, month, insutype='*')`` — the decomposition;
@@ -82,6 +83,25 @@ def balances(conn: Connection, year: int, month: int) -> dict[str, Any]:
         "funds": [{"fund_pay_type": k, **_position_dict(v)} for k, v in funds.items()],
         "schemes": [{"scheme": k, "members": list(SCHEMES[k][1]), "pooled": k in POOLED, **_position_dict(v)} for k, v in schemes.items()],
     }
+
+
+def balance_series(conn: Connection, year: int, upto_month: int = 12) -> dict[str, Any]:
+    """Per scheme and per fund, month by month: income, spending, balance at month end and
+    months of reserve (for the console's balance charts)."""
+    months = [_period(year, m) for m in range(1, upto_month + 1)]
+    flows, first = ledger.month_flows(conn, months[-1])
+    out: dict[str, Any] = {"months": months, "schemes": [], "funds": []}
+    groups = [("schemes", k, name, members) for k, (name, members) in SCHEMES.items()]
+    groups += [("funds", f, FUNDS[f][0], (f,)) for f in FUNDS]
+    for bucket, key, name, members in groups:
+        rows = []
+        for p in months:
+            pos = ledger._position(key, name, [flows.get(f, {}) for f in members], p, first, members if bucket == "schemes" else ())
+            mor = pos.months_of_reserve
+            rows.append({"period": p, "income_month": _yuan(pos.income_month), "spending_month": _yuan(pos.spending_month),
+                         "balance": _yuan(pos.balance), "months_of_reserve": None if mor is None else round(float(mor), 2)})
+        out[bucket].append({"key": key, "name": name, "series": rows})
+    return out
 
 
 def indicators(conn: Connection, year: int, month: int | None = None, *, fast: bool = False, params: FundParams | None = None,

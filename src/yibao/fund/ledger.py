@@ -472,6 +472,8 @@ def _position(key: str, name: str, series: list[dict[str, dict[str, Any]]], peri
     window_set = set(window)
     for months in series:
         for p, cell in months.items():
+            if p > period:
+                continue
             income = cell["income"] - sum(v for f, v in cell["tin"].items() if f in members)
             spending = cell["spending"] - sum(v for f, v in cell["tout"].items() if f in members)
             pos.opening_balance += cell["opening"]
