@@ -8,6 +8,7 @@ migrations (``yibao db upgrade``) create and evolve them.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -401,5 +402,164 @@ api_users = Table(
     Column("created_at", DateTime, nullable=False),
     Column("last_login_at", DateTime),
 )
+
+# ── fund operations (yibao.fund, issue 7): ledger, derived contributions, monthly aggregates ──
+# Appended by the fund branch; created by migration 0004_fund. Money columns are integer fen.
+
+# The chart of accounts: per fund (fund_pay_type), its bank, payable, opening balance, income
+# and expense accounts (codes like '390100.inc.subsidy').
+fund_accounts = Table(
+    "fund_accounts",
+    metadata,
+    Column("acct_code", String(40), primary_key=True),
+    Column("acct_name", String(100), nullable=False),
+    Column("acct_type", String(12), nullable=False),  # asset | liability | net_asset | income | expense
+    Column("fund_pay_type", String(10), nullable=False),
+)
+
+# The journal: one row is one debit/credit pair of one entry (凭证); an entry has one or more
+# rows. A reversal is posted in red ink: the same accounts with the amount negated.
+fund_journal = Table(
+    "fund_journal",
+    metadata,
+    Column("jnl_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry_id", String(80), nullable=False),
+    Column("entry_date", Date, nullable=False),
+    Column("period", String(7), nullable=False),  # YYYY-MM of entry_date
+    Column("dr_acct", String(40), nullable=False),
+    Column("cr_acct", String(40), nullable=False),
+    Column("amount", Money, nullable=False),
+    # opening | contribution | settlement | void | recovery | clearing
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(80), nullable=False),
+    Column("leg", String(40), nullable=False),
+    Column("fixmedins_code", String(30)),
+    Column("memo", String(200)),
+    Column("posted_at", DateTime, nullable=False),
+    UniqueConstraint("source_type", "source_id", "leg"),
+    Index("ix_fund_journal_period", "period"),
+)
+
+# Contributions derived from enrollment (the platform has no contribution records): one row per
+# period × group of payers × item, with the head count and the amount per head.
+fund_contributions = Table(
+    "fund_contributions",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("payer_group", String(12), nullable=False),  # '' | cvlserv | tekun | dibao | poverty | low_income
+    Column("item", String(20), nullable=False),
+    Column("fund_pay_type", String(10), nullable=False),
+    Column("psn_cnt", Integer, nullable=False),
+    Column("unit_amount", Money, nullable=False),  # per head for the period
+    Column("amount", Money, nullable=False),
+    Column("basis", String(300), nullable=False),  # how the amount per head was worked out
+    PrimaryKeyConstraint("period", "insutype", "psn_type", "insu_admdvs", "payer_group", "item"),
+)
+
+# Monthly aggregates, recomputed by `yibao fund post` for the months it touched.
+fund_month_acct = Table(
+    "fund_month_acct",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("acct_code", String(40), nullable=False),
+    Column("debit", Money, nullable=False),
+    Column("credit", Money, nullable=False),
+    PrimaryKeyConstraint("period", "acct_code"),
+)
+
+fund_month_setl = Table(
+    "fund_month_setl",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("medins_lv", String(12), nullable=False),
+    Column("med_type", String(6), nullable=False),
+    Column("in_region", String(1), nullable=False),  # '1' | '0'
+    Column("assistance", String(12), nullable=False),  # '' when none
+    Column("setl_cnt", Integer, nullable=False),  # settlements − reversals (人次)
+    Column("row_cnt", Integer, nullable=False),  # settlement rows summed (to notice later changes)
+    Column("medfee_sumamt", Money, nullable=False),
+    Column("fulamt_ownpay_amt", Money, nullable=False),
+    Column("overlmt_selfpay", Money, nullable=False),
+    Column("preselfpay_amt", Money, nullable=False),
+    Column("inscp_scp_amt", Money, nullable=False),
+    Column("act_pay_dedc", Money, nullable=False),
+    Column("hifp_pay", Money, nullable=False),
+    Column("hifmi_pay", Money, nullable=False),
+    Column("hifob_pay", Money, nullable=False),
+    Column("cvlserv_pay", Money, nullable=False),
+    Column("maf_pay", Money, nullable=False),
+    Column("fund_pay_sumamt", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("psn_cash_pay", Money, nullable=False),
+    PrimaryKeyConstraint("period", "insutype", "psn_type", "medins_lv", "med_type", "in_region", "assistance"),
+)
+
+# Distinct persons with a valid settlement in the month ('*' = all), by scheme and category.
+fund_month_persons = Table(
+    "fund_month_persons",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("psn_cnt", Integer, nullable=False),
+    PrimaryKeyConstraint("period", "insutype", "category"),
+)
+
+fund_month_hosp = Table(
+    "fund_month_hosp",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("fixmedins_code", String(30), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("setl_cnt", Integer, nullable=False),
+    Column("medfee_sumamt", Money, nullable=False),
+    Column("fund_pay_sumamt", Money, nullable=False),
+    PrimaryKeyConstraint("period", "fixmedins_code", "insutype", "category"),
+)
+
+fund_month_dise = Table(
+    "fund_month_dise",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("dise_codg", String(30), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("setl_cnt", Integer, nullable=False),
+    Column("medfee_sumamt", Money, nullable=False),
+    Column("fund_pay_sumamt", Money, nullable=False),
+    PrimaryKeyConstraint("period", "dise_codg", "insutype", "category"),
+)
+
+# Persons insured on the last day of the month.
+fund_month_enrol = Table(
+    "fund_month_enrol",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("assistance", String(12), nullable=False),
+    Column("psn_cnt", Integer, nullable=False),
+    PrimaryKeyConstraint("period", "insutype", "psn_type", "assistance"),
+)
+
+# Settlements paid by DRG or DIP, imported from `yibao drg pay` / `yibao dip clear` cases.csv.
+fund_payment_cases = Table(
+    "fund_payment_cases",
+    metadata,
+    Column("setl_id", String(30), primary_key=True),
+    Column("method", String(6), nullable=False),  # drg | dip
+    Column("group_code", String(30)),
+    Column("case_kind", String(20), nullable=False),  # normal | low | high | ffs…
+    Column("paid_by_group", Boolean, nullable=False),
+    Column("source", String(300)),
+)
+
+# ── end of the fund block ─────────────────────────────────────────────────────────────────────
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]
