@@ -187,7 +187,8 @@ def _quote(name: str) -> str:
 
 
 def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = None, api: bool = True,
-               api_secret: str | None = None, platform: Platform | None = None, log_per_process: bool = False) -> FastAPI:
+               api_secret: str | None = None, platform: Platform | None = None, log_per_process: bool = False,
+               console: bool = True) -> FastAPI:
     service = InterfaceService(engine, auth=auth, data_dir=data_dir, platform=platform, log_per_process=log_per_process)
     app = FastAPI(
         title="yibao 医保 national interface",
@@ -227,8 +228,26 @@ def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = Non
 
     if api:
         from yibao.api.app import create_api
+        from yibao.api.security import api_secret as _token_secret
 
-        app.mount("/api", create_api(engine, secret=api_secret, data_dir=data_dir))
+        # One token secret for the API and the console (the console's session cookie holds an API token).
+        secret = api_secret or _token_secret(data_dir)
+        app.mount("/api", create_api(engine, secret=secret, data_dir=data_dir))
+        if console:
+            # The web console for bureau staff (yibao.console, docs/console.md) under /console; / leads there.
+            from fastapi.responses import RedirectResponse
+
+            from yibao.console import create_console
+
+            app.mount("/console", create_console(engine, secret=secret, data_dir=data_dir))
+
+            @app.get("/", include_in_schema=False)
+            async def root() -> Response:
+                return RedirectResponse("/console/", status_code=307)
+
+            @app.get("/console", include_in_schema=False)
+            async def console_root() -> Response:
+                return RedirectResponse("/console/", status_code=307)
     return app
 
 
