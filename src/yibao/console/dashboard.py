@@ -81,8 +81,9 @@ def growth_sentence(g: dict[str, Any], period: str) -> dict[str, Any]:
                       "amount": c[key], "text": f"{FACTOR_NAMES[key]}（{before[key]}，{signed_pct(gr[key])}）贡献 {signed_yuan(c[key])} 元"})
     main = max(parts, key=lambda p: abs(Decimal(p["amount"])))
     direction = "上升" if Decimal(main["amount"]) >= 0 else "下降"
-    text = (f"{month_name}基金支出 {yuan(cur['fund_pay_sumamt'])} 元，比{g['basis']}（{g['base_period']}）的 "
-            f"{yuan(base['fund_pay_sumamt'])} 元{verb} {pct(abs(gr['total']))}（{signed_yuan(c['total'])} 元）。"
+    basis = str(g["basis"]).split("（")[0]
+    text = (f"{month_name}基金支出 {yuan(cur['fund_pay_sumamt'])} 元，与 {g['base_period']} 的 {yuan(base['fund_pay_sumamt'])} 元相比"
+            f"（{basis}）{verb} {pct(abs(gr['total']))}（{signed_yuan(c['total'])} 元）。"
             f"其中" + "，".join(p["text"] for p in parts) + f"。{verb}主要来自{main['name']}{direction}。")
     return {"text": text, "main": main["name"], "parts": parts, "basis": g["basis"], "base_period": g["base_period"]}
 
