@@ -126,7 +126,7 @@ def facets(conn: Connection) -> dict[str, list[Any]]:
     types = [r[0] for r in conn.execute(select(f.c.rule_type).distinct().order_by(f.c.rule_type))]
     codes = [r[0] for r in conn.execute(select(f.c.fixmedins_code).where(f.c.fixmedins_code.is_not(None)).distinct())]
     names = dict(conn.execute(select(s.institutions.c.fixmedins_code, s.institutions.c.fixmedins_name)
-                              .where(s.institutions.c.fixmedins_code.in_(codes))).tuples().all()) if codes else {}
+                              .where(s.institutions.c.fixmedins_code.in_(codes))).all()) if codes else {}
     return {"rule_types": types, "institutions": sorted(((c, names.get(c, "")) for c in codes), key=lambda x: x[0])}
 
 
@@ -155,7 +155,7 @@ def get_finding(conn: Connection, finding_id: int) -> dict[str, Any] | None:
             select(fl).where(fl.c.mdtrt_id == out["mdtrt_id"]).where(fl.c.feedetl_sn.in_(sns)))}
         codes = sorted({r["med_list_codg"] for r in by_sn.values()})
         names = dict(conn.execute(select(s.catalogue.c.med_list_codg, s.catalogue.c.name)
-                                  .where(s.catalogue.c.med_list_codg.in_(codes))).tuples().all()) if codes else {}
+                                  .where(s.catalogue.c.med_list_codg.in_(codes))).all()) if codes else {}
         role_of = {str(x.get("feedetl_sn")): x.get("role", "") for x in roles if isinstance(x, dict)}
         for sn in sns:
             if sn in by_sn:

@@ -158,9 +158,9 @@ def _names(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Add psn_name and fixmedins_name to rows that have psn_no / fixmedins_code."""
     psn = sorted({r["psn_no"] for r in rows if r.get("psn_no")})
     inst = sorted({r["fixmedins_code"] for r in rows if r.get("fixmedins_code")})
-    names = dict(conn.execute(select(s.persons.c.psn_no, s.persons.c.psn_name).where(s.persons.c.psn_no.in_(psn))).tuples().all()) if psn else {}
+    names = dict(conn.execute(select(s.persons.c.psn_no, s.persons.c.psn_name).where(s.persons.c.psn_no.in_(psn))).all()) if psn else {}
     insts = dict(conn.execute(select(s.institutions.c.fixmedins_code, s.institutions.c.fixmedins_name)
-                              .where(s.institutions.c.fixmedins_code.in_(inst))).tuples().all()) if inst else {}
+                              .where(s.institutions.c.fixmedins_code.in_(inst))).all()) if inst else {}
     for r in rows:
         r["psn_name"] = names.get(r.get("psn_no"), "")
         r["fixmedins_name"] = insts.get(r.get("fixmedins_code"), "")
