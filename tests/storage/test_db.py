@@ -48,3 +48,16 @@ def test_migrations_create_every_table(engine):
     with db.reading(engine) as conn:
         for table in s.metadata.sorted_tables:
             assert conn.execute(select(func.count()).select_from(table)).scalar() == 0
+
+
+def test_duckdb_reads_the_platform_database(engine):
+    from yibao.storage.analytics import duck
+
+    with engine.begin() as conn:
+        conn.execute(s.catalogue.insert(), [
+            {"med_list_codg": "A1", "name": "甲", "chrgitm_lv": "01", "nego_drug": False, "lmt_used_flag": "0"},
+            {"med_list_codg": "B2", "name": "乙", "chrgitm_lv": "02", "nego_drug": True, "lmt_used_flag": "0"},
+        ])
+    con = duck(engine.url.render_as_string(hide_password=False))
+    rows = con.execute("SELECT med_list_codg, chrgitm_lv FROM db.catalogue ORDER BY 1").fetchall()
+    assert rows == [("A1", "01"), ("B2", "02")]

@@ -203,9 +203,9 @@ def schedule(ctx: Context, year: int, persons: np.ndarray, rng) -> dict[str, np.
     ch["beg"] = np.clip(s[own] + phase[own] + pos * interval[own] + rng.integers(-3, 4, k), s[own], e[own])
     is_dm = pop.dm[ch["psn"]]
     is_htn = pop.htn[ch["psn"]]
-    ch["dis"] = np.where(is_dm & (~is_htn | (pos % 2 == 0)), d.index("E11.900"), d.index("I10.x00"))
+    ch["dis"] = np.where(is_dm & (~is_htn | (pos % 2 == 0)), d.index("E11.900"), d.index("I10.x00x002"))
     both = is_dm & is_htn
-    ch["dx"][both, 0] = np.where(ch["dis"][both] == d.index("E11.900"), ctx.dx("I10.x00"), ctx.dx("E11.900"))
+    ch["dx"][both, 0] = np.where(ch["dis"][both] == d.index("E11.900"), ctx.dx("I10.x00x002"), ctx.dx("E11.900"))
     crank = np.select([pref[own] % 100 < 50, pref[own] % 100 < 65], [2, 3], 4)
     ch["inst"] = pick_inst(ctx, county[own], crank, pref[own] // 7, rng)
     ch["mt"] = np.where(pop.mtb[ch["psn"]], MT_CHRONIC, MT_OP)
@@ -245,7 +245,7 @@ def schedule(ctx: Context, year: int, persons: np.ndarray, rng) -> dict[str, np.
     u = rng.random(k)
     rank = np.select([u < 0.15, u < 0.25, u < 0.70], [2, 3, 4], 5)
     rank = np.maximum(rank, ctx.dis_minlv[ip["dis"]])
-    rank = np.where(np.isin(ip["dis"], [d.index("P59.900"), d.index("P07.300")]), np.maximum(rank, 4), rank)
+    rank = np.where(np.isin(ip["dis"], [d.index("P59.901"), d.index("P07.300")]), np.maximum(rank, 4), rank)
     ip["inst"] = pick_inst(ctx, county[own], rank, pref[own] // 11, rng)
     lvl = np.array([1.0, 1.0, 0.8, 0.9, 1.0, 1.12])[rank]
     mean_los = np.maximum(d.los[ip["dis"]], 1) * lvl
@@ -340,7 +340,7 @@ def finish_encounters(ctx: Context, enc: dict[str, np.ndarray], rng) -> dict[str
     # comorbidities as secondary diagnoses (inpatient and acute outpatient)
     psn = enc["psn"]
     col = (enc["dx"] >= 0).sum(axis=1)
-    for code, flag in (("I10.x00", pop.htn), ("E11.900", pop.dm)):
+    for code, flag in (("I10.x00x002", pop.htn), ("E11.900", pop.dm)):
         dxi = ctx.dx(code)
         has = flag[psn] & (enc["dis"] != d.index(code)) & (enc["mt"] != MT_PHARM) & (col < NDX)
         has &= ~(enc["dx"] == dxi).any(axis=1)
@@ -350,7 +350,7 @@ def finish_encounters(ctx: Context, enc: dict[str, np.ndarray], rng) -> dict[str
         col[rows] += 1
     # chemotherapy / radiotherapy courses code the cancer as a secondary diagnosis
     cancers = np.array([i for i, c in enumerate(d.code) if c.startswith("C")])
-    zc = np.isin(enc["dis"], [d.index("Z51.100"), d.index("Z51.000")]) & (col < NDX)
+    zc = np.isin(enc["dis"], [d.index("Z51.103"), d.index("Z51.000x003")]) & (col < NDX)
     rows = np.nonzero(zc)[0]
     enc["dx"][rows, col[rows]] = cancers[rng.integers(0, len(cancers), len(rows))]
     col[rows] += 1

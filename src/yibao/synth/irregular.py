@@ -160,7 +160,7 @@ def inject_schedule(ctx: Context, enc: dict, persons: np.ndarray, s: np.ndarray,
         pharm = rng.random(len(cand)) < 0.6
         v["inst"] = pick_inst(ctx, pop.county[v["psn"]].astype(np.int64), np.where(pharm, 0, 2), pop.pref[v["psn"]], rng)
         v["mt"] = np.where(pharm, MT_PHARM, MT_OP)
-        v["dis"] = np.full(len(cand), refdata.diseases().index("I10.x00"))
+        v["dis"] = np.full(len(cand), refdata.diseases().index("I10.x00x002"))
         v["flags"] = np.full(len(cand), F_DEAD)
         add.append(take(v, np.nonzero(v["inst"] >= 0)[0]))
     if add:

@@ -104,7 +104,7 @@ class LineBuilder:
         self.add(hb, np.full(len(hb), it["糖化血红蛋白测定"]), 0, 10_000)
         dm_visit = op[(enc["dis"][op] == d.index("E11.900")) & (rng.random(len(op)) < 0.5) & (enc["mt"][op] == 2)]
         self.add(dm_visit, np.full(len(dm_visit), it["葡萄糖测定"]), 0, 10_000)
-        htn_visit = op[(enc["dis"][op] == d.index("I10.x00")) & (rng.random(len(op)) < 0.1) & (rank[op] >= 3)]
+        htn_visit = op[(enc["dis"][op] == d.index("I10.x00x002")) & (rng.random(len(op)) < 0.1) & (rank[op] >= 3)]
         self.add(htn_visit, np.full(len(htn_visit), it["常规心电图检查(十二导)"]), 0, 10_000)
         # drugs (boxes)
         groups, dgi = self.drug_groups()

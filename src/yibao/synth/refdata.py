@@ -122,7 +122,7 @@ COMPLICATIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
 
 # Chronic comorbidities coded as secondary diagnoses of persons who have them.
 COMORBIDITIES: list[tuple[str, str]] = [
-    ("I10.x00", "特发性（原发性）高血压"),
+    ("I10.x00x002", "特发性（原发性）高血压"),
     ("E11.900", "2型糖尿病"),
     ("E78.500", "高脂血症"),
 ]
