@@ -270,7 +270,7 @@ def create_console(engine: Engine, *, secret: str | None = None, data_dir: Path 
     @app.get("/drg/files/{year}/{name}")
     async def drg_file(request: Request, year: int, name: str) -> Response:
         c.require(request, "drg")
-        if not re.fullmatch(r"(cases|hospitals|drgs|inpatient-cases)\.csv|summary\.md", name):
+        if not re.fullmatch(r"(cases|hospitals|drgs)\.csv|summary\.md|inpatient-cases\.parquet", name):
             raise ConsoleError(404, "没有这个文件", "请从 DRG/DIP 页面的链接下载。", link=("/console/drg", "返回 DRG/DIP"))
         path = drg_reports.folder_for(data_dir, year) / name
         if not path.exists():

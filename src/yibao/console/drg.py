@@ -1,7 +1,7 @@
 """DRG reports on the stored inpatient cases, through the grouping package.
 
-``run(engine, folder, year)`` exports the year's inpatient settlements (med_type 21, not reversed)
-as a case file in the national field names (docs/payment.md §1), groups them with the DRG scheme
+``run(engine, folder, year)`` exports the year's inpatient settlements in force as a case file
+(``yibao.grouping.export.export_cases``, the national field names of docs/payment.md §1), groups them with the DRG scheme
 (``YIBAO_DRG_SCHEME``, else the CHS-DRG 1.1 tables of the shared reference data, else the small
 demo scheme), computes relative weights from the same cases, pays them by the point method with a
 budget equal to the fund payments they had (budget-neutral), and keeps the reports
@@ -12,7 +12,6 @@ the run takes seconds and is started from the page (基金/管理员) or by the 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -67,55 +66,10 @@ def years_with_inpatient(engine: Engine) -> list[int]:
                                            .order_by(t.c.setl_year.desc()))]
 
 
-CASE_COLUMNS = ["setl_id", "mdtrt_id", "psn_no", "insutype", "fixmedins_code", "fixmedins_name", "medins_lv", "setl_time",
-                "dscg_maindiag_code", "oprn_oprt_code", "othr_diag_codes", "gend", "age", "nwb_age", "nwb_bir_wt",
-                "ipt_days", "medfee_sumamt", "fund_pay_sumamt"]
-
-
-def export_cases(engine: Engine, year: int, path: Path) -> int:
-    """Write the year's inpatient settlements as a case file; returns the number of cases."""
-    t, e, p, i = s.settlements, s.encounters, s.persons, s.institutions
-    q = (select(t.c.setl_id, t.c.mdtrt_id, t.c.psn_no, t.c.insutype, t.c.fixmedins_code, i.c.fixmedins_name, i.c.medins_lv,
-                t.c.setl_time, t.c.medfee_sumamt, t.c.fund_pay_sumamt, e.c.dscg_maindiag_code, e.c.dise_codg, e.c.begntime,
-                e.c.endtime, p.c.gend, p.c.brdy)
-         .join(e, e.c.mdtrt_id == t.c.mdtrt_id).join(p, p.c.psn_no == t.c.psn_no).join(i, i.c.fixmedins_code == t.c.fixmedins_code)
-         .where(t.c.med_type == "21").where(t.c.setl_year == year).where(t.c.refd_setl_flag == "0").where(t.c.status == "settled"))
-    n = 0
-    with reading(engine) as conn, open(path, "w", encoding="utf-8", newline="") as fh:
-        rows = conn.execute(q).fetchall()
-        ids = [r.mdtrt_id for r in rows]
-        dx: dict[str, list[tuple[int, str, str]]] = {}
-        px: dict[str, list[tuple[int, str, str]]] = {}
-        for k in range(0, len(ids), 900):
-            part = ids[k:k + 900]
-            for d in conn.execute(select(s.diagnoses.c.mdtrt_id, s.diagnoses.c.diag_srt_no, s.diagnoses.c.diag_code,
-                                         s.diagnoses.c.maindiag_flag).where(s.diagnoses.c.mdtrt_id.in_(part))
-                                  .where(s.diagnoses.c.inout_diag_type == "2")):
-                dx.setdefault(d.mdtrt_id, []).append((d.diag_srt_no, d.diag_code, d.maindiag_flag))
-            for o in conn.execute(select(s.procedures.c.mdtrt_id, s.procedures.c.srt_no, s.procedures.c.oprn_oprt_code,
-                                         s.procedures.c.main_flag).where(s.procedures.c.mdtrt_id.in_(part))):
-                px.setdefault(o.mdtrt_id, []).append((o.srt_no, o.oprn_oprt_code, o.main_flag))
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(CASE_COLUMNS)
-        for r in rows:
-            diags = sorted(dx.get(r.mdtrt_id, []), key=lambda x: (x[2] != "1", x[0]))
-            main = r.dscg_maindiag_code or (diags[0][1] if diags else r.dise_codg) or ""
-            others = [code for _, code, _ in diags if code != main]
-            procs = [code for _, code, _ in sorted(px.get(r.mdtrt_id, []), key=lambda x: (x[2] != "1", x[0]))]
-            admitted = r.begntime.date() if r.begntime else r.setl_time.date()
-            left = (r.endtime or r.setl_time).date()
-            age = admitted.year - r.brdy.year - ((admitted.month, admitted.day) < (r.brdy.month, r.brdy.day))
-            nwb_age = (admitted - r.brdy).days if age < 1 else ""
-            w.writerow([r.setl_id, r.mdtrt_id, r.psn_no, r.insutype, r.fixmedins_code, r.fixmedins_name, r.medins_lv,
-                        r.setl_time.strftime("%Y-%m-%d %H:%M:%S"), main, "|".join(procs), "|".join(others), r.gend, age,
-                        nwb_age, "", max((left - admitted).days, 1), f"{r.medfee_sumamt / 100:.2f}", f"{r.fund_pay_sumamt / 100:.2f}"])
-            n += 1
-    return n
-
-
 def run(engine: Engine, data_dir: Path | None, year: int) -> dict[str, Any]:
     """Group, weigh and pay the year's stored inpatient cases; keep the reports; return the summary."""
     from yibao.grouping.drg import DrgGrouper, load_scheme
+    from yibao.grouping.export import export_cases
     from yibao.grouping.drg_payment import Trim, compute_weights, load_pay_cases, pay, write_reports
     from yibao.grouping.drg_payment import DrgPayParams
     from yibao.grouping.params import bundled, load_params
@@ -124,8 +78,8 @@ def run(engine: Engine, data_dir: Path | None, year: int) -> dict[str, Any]:
     out = folder_for(data_dir, year)
     out.mkdir(parents=True, exist_ok=True)
     scheme_dir, scheme_how = scheme_path()
-    cases_file = out / "inpatient-cases.csv"
-    n = export_cases(engine, year, cases_file)
+    cases_file = out / "inpatient-cases.parquet"
+    n = export_cases(cases_file, database_url=engine.url.render_as_string(hide_password=False), years=[year])
     if n == 0:
         raise ValueError(f"{year} 年没有住院结算（医疗类别 21），无法分组")
     ps = load_params(bundled("meishan-drg"))
@@ -170,7 +124,7 @@ def run(engine: Engine, data_dir: Path | None, year: int) -> dict[str, Any]:
         "hospitals": hospitals,
         "drgs": [{"drg": d.drg, "weight": f"{d.weight:.4f}", "cases": d.cases, "cost": fmt_yuan(d.cost),
                   "drg_amount": fmt_yuan(d.amount), "gain": fmt_yuan(d.gain), "gain_fen": d.gain} for d in drgs[:30]],
-        "files": sorted(p.name for p in out.iterdir() if p.suffix in (".csv", ".md")),
+        "files": sorted(p.name for p in out.iterdir() if p.suffix in (".csv", ".md", ".parquet")),
     }
     (out / "console.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     return summary
