@@ -30,6 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    ap.add_argument("--run-drg", action="store_true", help="run the DRG grouping of the data's latest year first")
     args = ap.parse_args()
     url = f"sqlite:///{args.data_dir / 'yibao.sqlite'}"
     engine = db.make_engine(url)
@@ -40,14 +41,23 @@ def main() -> None:
                                  "AND s.refd_setl_flag = '0' ORDER BY s.setl_time LIMIT 1")).scalar()
         psn = conn.execute(text("SELECT psn_no FROM settlements WHERE setl_id = :i"), {"i": setl}).scalar()
         certno = conn.execute(text("SELECT certno FROM persons WHERE psn_no = :p"), {"p": psn}).scalar()
+    if args.run_drg:
+        from yibao.console import drg
+
+        year = drg.years_with_inpatient(engine)[0]
+        print("DRG", year, drg.run(engine, args.data_dir, year)["grouping_rate"])
     pages = [
         ("dashboard", "/console/", True),
         ("settlements", f"/console/settlements?certno={certno}", False),
         ("settlement", f"/console/settlements/{setl}", False),
+        ("settlements-all", "/console/settlements", False),
         ("findings", "/console/findings", False),
         ("drg", "/console/drg", False),
+        ("persons", f"/console/persons?q={certno}", False),
         ("person", f"/console/persons/{psn}", False),
+        ("institutions", "/console/institutions", False),
         ("institution", "/console/institutions/H51140200001", False),
+        ("policies", "/console/policies", False),
         ("policy", "/console/policies/qingyi-2022?on=2024-06-30", False),
         ("reports", "/console/reports", False),
     ]
@@ -64,7 +74,13 @@ def main() -> None:
                 page.wait_for_selector("#chart-scheme canvas")
                 page.screenshot(path=str(args.out / "dashboard-full.png"), full_page=True)
             page.screenshot(path=str(args.out / f"{name}.png"))
-            print(name, base + path)
+            times = []
+            for _ in range(7):  # server time of the page, warm, from its Server-Timing header
+                answer = page.request.get(base + path, max_redirects=0)
+                assert answer.status == 200, (path, answer.status)
+                times.append(float(answer.headers["server-timing"].split("dur=")[1]))
+            times.sort()
+            print(f"{name:12s} median {times[3]:6.1f} ms  max {times[-1]:6.1f} ms  {path}")
 
 
 if __name__ == "__main__":

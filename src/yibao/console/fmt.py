@@ -34,6 +34,9 @@ NAMES: dict[str, dict[str, str]] = {
     "layer": {"basic": "基本医疗保险统筹", "critical_illness": "大病保险", "large_amount": "大额医疗费用补助",
               "civil_servant": "公务员医疗补助", "assistance": "医疗救助", "account": "个人账户"},
     "visit_kind": {"inpatient": "住院", "outpatient": "门诊"},
+    # codes yibao settles that the national code table lists only in their sub-codes
+    "med_type": {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病", "21": "住院", "41": "定点药店购药",
+                 "51": "生育门诊", "52": "生育住院"},
     "fixmedins_type": {"1": "定点医疗机构", "2": "定点零售药店"},
 }
 

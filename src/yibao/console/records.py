@@ -188,6 +188,7 @@ def settlement(conn: Connection, setl_id: str) -> dict[str, Any] | None:
         r["name"] = c.name if c else ""
         r["self_paid"] = r["fulamt_ownpay_amt"] + r["overlmt_amt"] + r["preselfpay_amt"]
     encounter = conn.execute(select(s.encounters).where(s.encounters.c.mdtrt_id == info["mdtrt_id"])).first()
+    from yibao.fund.names import disease_name
     diagnoses = [dict(r._mapping) for r in conn.execute(select(s.diagnoses).where(s.diagnoses.c.mdtrt_id == info["mdtrt_id"])
                                                         .order_by(s.diagnoses.c.inout_diag_type.desc(), s.diagnoses.c.diag_srt_no))]
     related = [dict(r._mapping) for r in conn.execute(
@@ -197,8 +198,13 @@ def settlement(conn: Connection, setl_id: str) -> dict[str, Any] | None:
     person = conn.execute(select(s.persons.c.psn_name, s.persons.c.certno).where(s.persons.c.psn_no == info["psn_no"])).first()
     inst = conn.execute(select(s.institutions.c.fixmedins_name, s.institutions.c.medins_lv)
                         .where(s.institutions.c.fixmedins_code == info["fixmedins_code"])).first()
+    for g in diagnoses:
+        g["diag_name"] = g["diag_name"] or disease_name(g["diag_code"])
+    enc = dict(encounter._mapping) if encounter else None
+    if enc is not None:
+        enc["dise_name"] = enc["dise_name"] or disease_name(enc["dscg_maindiag_code"] or enc["dise_codg"] or "")
     return {"info": info, "funds": funds, "lines": lines, "trace": trace,
-            "encounter": dict(encounter._mapping) if encounter else None, "diagnoses": diagnoses, "related": related,
+            "encounter": enc, "diagnoses": diagnoses, "related": related,
             "psn_name": person.psn_name if person else "", "certno": person.certno if person else "",
             "fixmedins_name": inst.fixmedins_name if inst else "", "medins_lv": inst.medins_lv if inst else "",
             "findings": audit.for_encounter(conn, info["mdtrt_id"]),
