@@ -73,7 +73,8 @@ def main() -> None:
             if name == "dashboard":
                 page.wait_for_selector("#chart-scheme canvas")
                 page.screenshot(path=str(args.out / "dashboard-full.png"), full_page=True)
-            page.screenshot(path=str(args.out / f"{name}.png"))
+            if not name.endswith("-all"):  # timed, not pictured
+                page.screenshot(path=str(args.out / f"{name}.png"))
             times = []
             for _ in range(7):  # server time of the page, warm, from its Server-Timing header
                 answer = page.request.get(base + path, max_redirects=0)
