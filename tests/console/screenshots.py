@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser import VIEWPORT, chromium, login, serve  # noqa: E402
+from consolebrowser import VIEWPORT, chromium, login, serve  # noqa: E402
 
 from yibao.api import security  # noqa: E402
 from yibao.storage import db  # noqa: E402

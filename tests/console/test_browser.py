@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from browser import VIEWPORT, chromium, serve
-from conftest import PASSWORD, add_finding, populate, sample
+from consolebrowser import VIEWPORT, chromium, serve
+from consoleworld import PASSWORD, add_finding, populate, sample
 from yibao.storage import db
 
 
@@ -107,3 +107,25 @@ def test_findings_empty_state_then_review_and_agent_refused(site):
     agent.reload()
     assert "待核实" in agent.locator("h1").inner_text()
     agent.close()
+
+
+def test_main_pages_fit_a_laptop_screen(site):
+    """1366×768: no horizontal scroll on the main pages, and every page keeps the focus outline."""
+    smp = site["sample"]
+    page = open_as(site, "admin")
+    for path in ("/console/", "/console/settlements", f"/console/settlements/{smp['setl_id']}", "/console/findings",
+                 "/console/drg", f"/console/persons/{smp['psn_no']}", "/console/institutions",
+                 f"/console/institutions/{smp['fixmedins_code']}", "/console/policies",
+                 "/console/policies/qingyi-2022?on=2024-06-30", "/console/reports"):
+        page.goto(site["base"] + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], path
+        assert page.title().endswith("医保控制台"), path
+    # keyboard: the search form is reachable and submits with Enter
+    page.goto(site["base"] + "/console/settlements")
+    page.get_by_label("证件号码").focus()
+    page.keyboard.type(smp["certno"])
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert f"certno={smp['certno']}" in page.url and page.locator("#settlement-results tbody tr").count() >= 1
+    page.close()

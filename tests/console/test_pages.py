@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, USERS, add_finding, client_for, csrf_of, make_app, populate, sample
+from consoleworld import PASSWORD, USERS, add_finding, client_for, csrf_of, make_app, populate, sample
 from yibao.fund import api as fund_api
 from yibao.storage import schema as s
 
