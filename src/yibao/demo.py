@@ -255,10 +255,17 @@ def step_payment(console: Console, engine, url: str, data_dir: Path, years: list
     _run(console, "DRG 权重", ["drg", "weights", str(cases), "--scheme", scheme, "--years", span, "--out", str(data_dir / "drg" / "weights.csv")], keep=2)
     _run(console, "DRG 付费", ["drg", "pay", str(cases), "--scheme", scheme, "--weights", str(data_dir / "drg" / "weights.csv"),
                               "--year", str(last), "--budget", f"{budget:.2f}", "--out", str(data_dir / "drg" / str(last))], keep=9)
-    _run(console, "DIP 目录", ["dip", "build", str(cases), "--years", span, "--params", dip_params,
-                              "--out", str(data_dir / "dip" / "catalogue")], keep=2)
-    _run(console, "DIP 清算", ["dip", "clear", str(cases), "--catalogue", str(data_dir / "dip" / "catalogue"), "--budget", f"{dip_budget:.2f}",
-                              "--year", str(last), "--params", dip_params, "--out", str(data_dir / "dip" / str(last))], keep=10)
+    # DIP weights the group means of the years before: 1:2:7 over three (the technical
+    # specification, built-in parameters) or 3:7 over two (the demo's parameter file).
+    dip_args = {3: [], 2: ["--params", dip_params]}.get(len(history))
+    if years[:-1] and dip_args is not None:
+        _run(console, "DIP 目录", ["dip", "build", str(cases), "--years", span, *dip_args,
+                                  "--out", str(data_dir / "dip" / "catalogue")], keep=2)
+        _run(console, "DIP 清算", ["dip", "clear", str(cases), "--catalogue", str(data_dir / "dip" / "catalogue"),
+                                  "--budget", f"{dip_budget:.2f}", "--year", str(last), *dip_args,
+                                  "--out", str(data_dir / "dip" / str(last))], keep=10)
+    else:
+        console.print("   DIP：病种目录需要清算年度之前两年或三年的病例（--years 2022-2024），本次跳过。")
     _run(console, "DRG 付费占比", ["fund", "import-grouping", str(data_dir / "drg" / str(last)), "--method", "drg", "--database-url", url], keep=2)
 
 
