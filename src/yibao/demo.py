@@ -9,6 +9,8 @@ then (as those capabilities land) audit, DRG/DIP payment, fund reports and the c
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
 import time
 from pathlib import Path
@@ -64,30 +66,26 @@ def step_scenarios(console: Console, data_dir: Path) -> None:
         raise typer.Exit(1)
 
 
-def step_region(console: Console, data_dir: Path, persons: int, seed: int) -> Path:
+def step_region(console: Console, data_dir: Path, persons: int, seed: int, years: str) -> Path:
     from yibao.synth import generate
 
     region = data_dir / "region"
     started = time.perf_counter()
-    with console.status(f"2. 生成合成区域：{persons:,} 参保人，种子 {seed} …"):
-        manifest = generate(persons=persons, seed=seed, out=region, progress=False)
+    with console.status(f"2. 生成合成区域：{persons:,} 参保人，{years} 年，种子 {seed} …"):
+        manifest = generate(persons=persons, seed=seed, out=region, years=years, progress=False)
     rows = manifest.get("row_counts", {})
     console.print(
-        f"2. 合成区域 [bold]{region}[/bold]（{time.perf_counter() - started:.1f} s）："
-        f"参保人 {rows.get('persons', 0):,}，机构 {rows.get('institutions', 0):,}，目录 {rows.get('catalogue', 0):,}，"
-        f"就诊 {rows.get('encounters', 0):,}，费用明细 {rows.get('fee_lines', 0):,}，违规标注 {rows.get('labels', 0):,}"
+        f"2. 合成区域 青衣市（{region}，{time.perf_counter() - started:.1f} s）：参保人 {rows.get('persons', 0):,}，"
+        f"定点机构 {rows.get('institutions', 0):,}，目录 {rows.get('catalogue', 0):,}，就诊 {rows.get('encounters', 0):,}，"
+        f"费用明细 {rows.get('fee_lines', 0):,}，违规标注 {rows.get('labels', 0):,}"
     )
     return region
 
 
-def step_settle(console: Console, region: Path, url: str) -> None:
-    from sqlalchemy import text
-
-    from yibao.interface.bulk import BulkSettler
-    from yibao.registry.store import import_policy
+def step_load(console: Console, region: Path, url: str):
     from yibao.policy import PolicyLibrary
+    from yibao.registry.store import import_policy
     from yibao.storage import db
-    from yibao.synth.claims import count, iter_claims
     from yibao.synth.load import load
 
     engine = db.make_engine(url)
@@ -99,35 +97,196 @@ def step_settle(console: Console, region: Path, url: str) -> None:
                 import_policy(conn, policy)
     console.print(
         f"3. 已载入：参保人 {loaded.get('persons', 0):,}，机构 {loaded.get('institutions', 0):,}，"
-        f"目录 {loaded.get('catalogue', 0):,}，救助身份 {loaded.get('identities', 0):,}；政策 {len(PolicyLibrary.shipped().ids())} 个"
+        f"目录 {loaded.get('catalogue', 0):,}，救助身份 {loaded.get('identities', 0):,}；政策 {', '.join(PolicyLibrary.shipped().ids())}"
     )
-    total = count(region)
+    return engine
+
+
+def step_bulk(console: Console, engine, region: Path, until: dt.datetime) -> None:
+    from yibao.interface.bulk import BulkSettler
+    from yibao.synth.claims import count, iter_claims
+
+    total = count(region, until=until)
     started = time.perf_counter()
     with _progress(console) as progress:
-        task = progress.add_task("4. 结算全年就诊 settling the year", total=total)
-        report = BulkSettler(engine).settle(iter_claims(region), progress=lambda n: progress.advance(task, n))
+        task = progress.add_task(f"4. 历史结算（批量通道，至 {until:%Y-%m-%d}）", total=total)
+        report = BulkSettler(engine).settle(iter_claims(region, until=until), progress=lambda n: progress.advance(task, n))
     elapsed = time.perf_counter() - started
     console.print(
-        f"4. 结算 {report.settled:,} 笔（{report.settled / elapsed:,.0f} 笔/秒），拒绝 {len(report.refused):,}，"
+        f"4. 批量结算 {report.settled:,} 笔（{report.settled / max(elapsed, 1e-9):,.0f} 笔/秒），拒绝 {len(report.refused):,}；"
         f"医疗费 {report.medfee_sumamt / 100:,.2f} 元，基金支付 {report.fund_pay_sumamt / 100:,.2f} 元"
     )
-    table = Table(title="结算汇总（按险种 × 医疗类别；金额单位：万元）")
-    for column in ("险种", "类别", "笔数", "医疗费", "统筹", "大病大额", "救助", "账户", "基金占比"):
+
+
+def step_http(console: Console, engine, region: Path, url: str, data_dir: Path, since: dt.datetime, port: int) -> "Server":
+    """Start `yibao serve`, give every institution a gateway key, and send the last days' visits
+    through the real HTTP interface with signed headers, several cashier desks at once."""
+    import concurrent.futures as cf
+    import threading
+
+    from sqlalchemy import select
+
+    from yibao.interface import gateway
+    from yibao.interface.bulk import BulkSettler
+    from yibao.interface.client import CallRefused, InterfaceClient
+    from yibao.interface.drive import drive
+    from yibao.interface.http_client import HttpTransport
+    from yibao.storage import schema as s
+    from yibao.synth.claims import count, iter_claims
+
+    server = Server.start(url, data_dir, port)
+    keys = {}
+    with engine.begin() as conn:
+        for code in conn.execute(select(s.institutions.c.fixmedins_code).where(s.institutions.c.fixmedins_type == "1")).scalars():
+            keys[code] = gateway.issue_key(conn, code)
+    where = "med_type <> '41'"  # pharmacies settle through 2101–2103, which the demo does not drive
+    total = count(region, since=since, where=where)
+    clients: dict[str, InterfaceClient] = {}
+    lock = threading.Lock()
+
+    def client_for(code: str) -> InterfaceClient:
+        with lock:
+            if code not in clients:
+                key = keys[code]
+                clients[code] = InterfaceClient(HttpTransport(server.url, key.access_key, key.secret, key.algorithm), code)
+            return clients[code]
+
+    refused: dict[str, int] = {}
+    settled = 0
+    started = time.perf_counter()
+    with _progress(console) as progress, cf.ThreadPoolExecutor(max_workers=6) as pool:
+        task = progress.add_task(f"5. 实时结算（HTTP 国家接口，{since:%m-%d} 起）", total=total)
+
+        def one(enc):
+            try:
+                drive(client_for(enc.fixmedins_code), enc)
+                return None
+            except CallRefused as exc:
+                return str(exc.response.get("err_msg", ""))[:30]
+
+        pending = set()
+        for enc in iter_claims(region, since=since, where=where):
+            pending.add(pool.submit(one, enc))
+            if len(pending) >= 64:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for f in done:
+                    why = f.result()
+                    settled += why is None
+                    if why:
+                        refused[why] = refused.get(why, 0) + 1
+                    progress.advance(task)
+        for f in cf.as_completed(pending):
+            why = f.result()
+            settled += why is None
+            if why:
+                refused[why] = refused.get(why, 0) + 1
+            progress.advance(task)
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"5. HTTP 实时结算 {settled:,} 笔（{settled / max(elapsed, 1e-9):,.0f} 笔/秒，每笔 4–5 个交易，网关 HMAC-SHA1 签名），"
+        f"拒绝 {sum(refused.values()):,}" + (f"（{'；'.join(f'{k}… ×{v}' for k, v in refused.items())}）" if refused else "")
+    )
+    rest = BulkSettler(engine).settle(iter_claims(region, since=since, where="med_type = '41'"))
+    console.print(f"   药店购药 {rest.settled:,} 笔经批量通道结算。")
+    return server
+
+
+def step_summary(console: Console, engine) -> None:
+    from sqlalchemy import text
+
+    table = Table(title="结算汇总（按年度 × 险种 × 医疗类别；金额单位：万元）")
+    for column in ("年度", "险种", "类别", "笔数", "医疗费", "统筹", "大病大额", "救助", "账户", "基金占比"):
         table.add_column(column, justify="right")
     with engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT insutype, med_type, count(*), sum(medfee_sumamt), sum(hifp_pay), sum(hifmi_pay + hifob_pay),"
+            "SELECT setl_year, insutype, med_type, count(*), sum(medfee_sumamt), sum(hifp_pay), sum(hifmi_pay + hifob_pay),"
             " sum(maf_pay), sum(acct_pay), sum(fund_pay_sumamt) FROM settlements WHERE status = 'settled'"
-            " GROUP BY insutype, med_type ORDER BY insutype, med_type"
+            " GROUP BY setl_year, insutype, med_type ORDER BY setl_year, insutype, med_type"
         )).fetchall()
     names = {"11": "普通门诊", "13": "急诊", "14": "门诊慢特病", "21": "住院", "41": "药店购药"}
-    for insutype, med_type, n, medfee, hifp, big, maf, acct, fund in rows:
+    for year, insutype, med_type, n, medfee, hifp, big, maf, acct, fund in rows:
         share = f"{fund / medfee:.1%}" if medfee else "—"
         table.add_row(
-            {"310": "职工", "390": "居民"}.get(insutype, insutype), names.get(med_type, med_type), f"{n:,}",
+            str(year), {"310": "职工", "390": "居民"}.get(insutype, insutype), names.get(med_type, med_type), f"{n:,}",
             *(f"{v / 1_000_000:,.1f}" for v in (medfee, hifp, big, maf, acct)), share,
         )
     console.print(table)
+
+
+def _run(console: Console, title: str, argv: list[str], keep: int = 12) -> str:
+    """Run a yibao command as a user would, show it, and show the end of what it printed."""
+    import subprocess
+    import sys
+
+    shown = "yibao " + " ".join(argv)
+    console.print(f"[dim]$ {shown}[/dim]")
+    result = subprocess.run([sys.executable, "-m", "yibao.cli", *argv], capture_output=True, text=True, env={**os.environ, "COLUMNS": str(max(console.width - 3, 60))})
+    output = (result.stdout + result.stderr).strip().splitlines()
+    for line in output[-keep:]:
+        console.print(f"   {line}", highlight=False, markup=False)
+    if result.returncode != 0:
+        console.print(f"[red]   {title} 失败（退出码 {result.returncode}）[/red]")
+    return "\n".join(output)
+
+
+def step_payment(console: Console, engine, url: str, data_dir: Path, years: list[int]) -> None:
+    from sqlalchemy import text
+
+    from yibao.grouping.export import export_cases
+
+    cases = data_dir / "cases.parquet"
+    n = export_cases(cases, database_url=url)
+    scheme = _scheme()
+    last, history = years[-1], years[:-1] or years[-1:]
+    with engine.connect() as conn:
+        fund, total = conn.execute(text(
+            "SELECT coalesce(sum(fund_pay_sumamt), 0), coalesce(sum(medfee_sumamt), 0) FROM settlements"
+            " WHERE status = 'settled' AND clr_type = '21' AND setl_year = :y"
+        ), {"y": last}).one()
+    # The demo's budgets: what the year actually cost (a bureau sets them ahead from its plan).
+    budget, dip_budget = fund / 100, total / 100
+    console.print(
+        f"6. 按病种付费：{n:,} 个住院病例（{cases}），分组方案 {scheme}；"
+        f"{last} 年 DRG 基金预算 {budget:,.2f} 元，DIP 总额预算 {dip_budget:,.2f} 元"
+    )
+    span = f"{history[0]}-{history[-1]}" if len(history) > 1 else str(history[0])
+    (data_dir / "drg").mkdir(parents=True, exist_ok=True)
+    dip_params = str(Path(__file__).parent / "grouping" / "data" / "qingyi-dip.yaml")
+    _run(console, "DRG 权重", ["drg", "weights", str(cases), "--scheme", scheme, "--years", span, "--out", str(data_dir / "drg" / "weights.csv")], keep=2)
+    _run(console, "DRG 付费", ["drg", "pay", str(cases), "--scheme", scheme, "--weights", str(data_dir / "drg" / "weights.csv"),
+                              "--year", str(last), "--budget", f"{budget:.2f}", "--out", str(data_dir / "drg" / str(last))], keep=9)
+    # DIP weights the group means of the years before: 1:2:7 over three (the technical
+    # specification, built-in parameters) or 3:7 over two (the demo's parameter file).
+    dip_args = {3: [], 2: ["--params", dip_params]}.get(len(history))
+    if years[:-1] and dip_args is not None:
+        _run(console, "DIP 目录", ["dip", "build", str(cases), "--years", span, *dip_args,
+                                  "--out", str(data_dir / "dip" / "catalogue")], keep=2)
+        _run(console, "DIP 清算", ["dip", "clear", str(cases), "--catalogue", str(data_dir / "dip" / "catalogue"),
+                                  "--budget", f"{dip_budget:.2f}", "--year", str(last), *dip_args,
+                                  "--out", str(data_dir / "dip" / str(last))], keep=10)
+    else:
+        console.print("   DIP：病种目录需要清算年度之前两年或三年的病例（--years 2022-2024），本次跳过。")
+    _run(console, "DRG 付费占比", ["fund", "import-grouping", str(data_dir / "drg" / str(last)), "--method", "drg", "--database-url", url], keep=2)
+
+
+def _scheme() -> str:
+    """The full CHS-DRG 1.1 scheme when the bureau's folder is at hand, else the demo scheme."""
+    env = os.environ.get("YIBAO_SHARED_DATA")
+    for base in ([Path(env)] if env else []) + [parent / "shared" / "data" for parent in (REPO, *REPO.parents)]:
+        if (base / "chs-drg-1.1" / "mdc.csv").is_file():
+            return str(base / "chs-drg-1.1")
+    return "demo"
+
+
+def step_fund(console: Console, url: str, data_dir: Path, years: list[int]) -> None:
+    last = years[-1]
+    console.print("7. 基金运行：征缴、记账、指标、月报")
+    for year in years:
+        _run(console, "征缴", ["fund", "contributions", "--year", str(year), "--database-url", url], keep=1)
+    _run(console, "记账", ["fund", "post", "--database-url", url], keep=2)
+    _run(console, "余额", ["fund", "balances", "--month", f"{last}-12", "--database-url", url], keep=14)
+    _run(console, "指标", ["fund", "kpi", "--year", str(last), "--database-url", url], keep=24)
+    _run(console, "月报", ["fund", "report", "--month", f"{last}-12", "--out", str(data_dir / "reports"), "--database-url", url], keep=3)
 
 
 def _progress(console: Console) -> Progress:
@@ -137,27 +296,133 @@ def _progress(console: Console) -> Progress:
     )
 
 
+class Server:
+    """`yibao serve` in a child process, as it runs in production."""
+
+    def __init__(self, process, url: str) -> None:
+        self.process = process
+        self.url = url
+
+    @classmethod
+    def start(cls, database_url: str, data_dir: Path, port: int) -> "Server":
+        import subprocess
+        import sys
+        import urllib.request
+
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yibao.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--database-url", database_url, "--data-dir", str(data_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"yibao serve 未能启动: {process.stderr.read().decode()[-500:]}")
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return cls(process, url)
+            except OSError:
+                time.sleep(0.2)
+        process.kill()
+        raise RuntimeError(f"yibao serve 在 60 秒内没有应答 {url}/healthz")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+
+
+def _free_port(preferred: int) -> int:
+    import socket
+
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port")
+
+
+def _parse_years(years: str) -> list[int]:
+    if "-" in years:
+        first, last = years.split("-", 1)
+        return list(range(int(first), int(last) + 1))
+    return [int(y) for y in years.split(",")]
+
+
 def demo_command(
     data_dir: Path = typer.Option(Path("yibao-data"), "--data-dir", help="Where the SQLite and DuckDB files go (replaced on every run)."),
     persons: int = typer.Option(20_000, "--persons", help="Size of the synthetic region."),
+    years: str = typer.Option("2022-2024", "--years", help="Years of care to generate and settle (DRG weights and the DIP catalogue come from the earlier ones)."),
     seed: int = typer.Option(1, "--seed", help="Seed of the synthetic region."),
+    http_days: int = typer.Option(7, "--http-days", help="The last N days of the last year go through the HTTP interface."),
+    port: int = typer.Option(8000, "--port", help="Port of the service (another free port is used when it is taken)."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep serving the console and the interface at the end."),
     scenarios_only: bool = typer.Option(False, "--scenarios-only", help="Only run the settlement scenarios."),
 ) -> None:
     """Run the platform end to end on the embedded default and print what it did.
 
-    Example: yibao demo                    # about 20,000 persons, one year
-             yibao demo --persons 5000     # quicker
+    Example: yibao demo                           # about 20,000 persons, 2022–2024, then serve
+             yibao demo --persons 5000 --years 2024 --no-serve
     """
     console = Console()
     data_dir.mkdir(parents=True, exist_ok=True)
     console.print(Panel.fit("yibao 医保 — 主流程演示 (main job)", subtitle=str(data_dir.resolve())))
     started = time.perf_counter()
     step_scenarios(console, data_dir)
-    if not scenarios_only:
-        for old in ("yibao.sqlite", "yibao.sqlite-wal", "yibao.sqlite-shm"):
-            (data_dir / old).unlink(missing_ok=True)
-        if (data_dir / "region").exists():
-            shutil.rmtree(data_dir / "region")
-        region = step_region(console, data_dir, persons, seed)
-        step_settle(console, region, f"sqlite:///{data_dir / 'yibao.sqlite'}")
-    console.print(f"[green]完成 done in {time.perf_counter() - started:.1f} s[/green] — data in {data_dir.resolve()}")
+    if scenarios_only:
+        return
+    for old in ("yibao.sqlite", "yibao.sqlite-wal", "yibao.sqlite-shm"):
+        (data_dir / old).unlink(missing_ok=True)
+    for folder in ("region", "drg", "dip", "reports"):
+        if (data_dir / folder).exists():
+            shutil.rmtree(data_dir / folder)
+    year_list = _parse_years(years)
+    url = f"sqlite:///{(data_dir / 'yibao.sqlite').resolve()}"
+    region = step_region(console, data_dir, persons, seed, years)
+    engine = step_load(console, region, url)
+    cutoff = dt.datetime(year_list[-1], 12, 31) - dt.timedelta(days=http_days - 1)
+    step_bulk(console, engine, region, cutoff)
+    server = step_http(console, engine, region, url, data_dir, cutoff, _free_port(port))
+    try:
+        step_summary(console, engine)
+        step_payment(console, engine, url, data_dir, year_list)
+        step_fund(console, url, data_dir, year_list)
+        console.print(f"[green]完成 done in {time.perf_counter() - started:.1f} s[/green] — data in {data_dir.resolve()}")
+        if serve:
+            _serve_forever(console, server, engine)
+    finally:
+        server.stop()
+
+
+def _serve_forever(console: Console, server: Server, engine) -> None:
+    import secrets
+
+    from sqlalchemy import select
+
+    from yibao.api import security
+    from yibao.storage import schema as s
+
+    password = secrets.token_urlsafe(9)
+    with engine.begin() as conn:
+        if conn.execute(select(s.api_users.c.username).where(s.api_users.c.username == "admin")).first() is None:
+            security.add_user(conn, "admin", password, "admin", display_name="演示管理员")
+        else:
+            conn.execute(s.api_users.update().where(s.api_users.c.username == "admin").values(password_hash=security.hash_password(password)))
+    console.print(Panel.fit(
+        f"控制台 console: {server.url}/console   用户 admin   密码 {password}\n"
+        f"国家接口 interface: POST {server.url}/fsi/api/callService\n"
+        f"接口文档 API docs: {server.url}/api/docs\n"
+        "按 Ctrl-C 停止 / press Ctrl-C to stop",
+        title="yibao 正在服务",
+    ))
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        console.print("已停止。")

@@ -104,11 +104,11 @@ class InterfaceClient:
         return out["result"]["mdtrt_id"]
 
     def register(self, *, psn_no: str, insutype: str, begntime: str, med_type: str = "11", certno: str = "",
-                 dise_codg: str = "", when: dt.datetime | None = None) -> str:
+                 dise_codg: str = "", when: dt.datetime | None = None, otp_no: str | None = None) -> str:
         out = self.ok("2201", {"data": {
             "psn_no": psn_no, "insutype": insutype, "begntime": begntime, "mdtrt_cert_type": "02",
             "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno, "psn_type": "11", "psn_name": "",
-            "ipt_otp_no": f"OP{self.next_msgid(when or self.clock())[-14:]}", "dept_code": "A03", "dept_name": "内科",
+            "ipt_otp_no": otp_no or f"OP{self.next_msgid(when or self.clock())[-14:]}", "dept_code": "A03", "dept_name": "内科",
             "caty": "A03", "med_type": med_type,
         }}, when=when)
         mdtrt_id = out["data"]["mdtrt_id"]

@@ -25,21 +25,44 @@ def _fen(amount: Decimal | None) -> int | None:
     return None if amount is None else int(amount * 100)
 
 
-def count(region: str | Path) -> int:
+def count(region: str | Path, *, since: dt.datetime | None = None, until: dt.datetime | None = None, where: str | None = None) -> int:
     d = Path(region)
     con = duckdb.connect()
+    conditions = ["true"]
+    if since is not None:
+        conditions.append(f"endtime >= TIMESTAMP '{since:%Y-%m-%d %H:%M:%S}'")
+    if until is not None:
+        conditions.append(f"endtime < TIMESTAMP '{until:%Y-%m-%d %H:%M:%S}'")
+    if where:
+        conditions.append(f"({where})")
     return con.execute(
-        f"SELECT count(*) FROM read_parquet('{d}/encounters/*/*.parquet', hive_partitioning = true)"
+        f"SELECT count(*) FROM read_parquet('{d}/encounters/*/*.parquet', hive_partitioning = true) WHERE {' AND '.join(conditions)}"
     ).fetchone()[0]
 
 
-def iter_claims(region: str | Path, *, batch_rows: int = 100_000) -> Iterator[BulkEncounter]:
-    """Every encounter of the region with its lines, ordered by (endtime, mdtrt_id)."""
+def iter_claims(
+    region: str | Path,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    where: str | None = None,
+    batch_rows: int = 100_000,
+) -> Iterator[BulkEncounter]:
+    """The region's encounters with their lines, ordered by (endtime, mdtrt_id): those that end
+    in [since, until), and match ``where`` (an SQL condition on the encounters' columns)."""
     d = Path(region)
     con = duckdb.connect()
+    conditions = ["true"]
+    if since is not None:
+        conditions.append(f"endtime >= TIMESTAMP '{since:%Y-%m-%d %H:%M:%S}'")
+    if until is not None:
+        conditions.append(f"endtime < TIMESTAMP '{until:%Y-%m-%d %H:%M:%S}'")
+    if where:
+        conditions.append(f"({where})")
     query = f"""
         WITH e AS (
             SELECT * FROM read_parquet('{d}/encounters/*/*.parquet', hive_partitioning = true)
+            WHERE {' AND '.join(conditions)}
         ),
         dx AS (
             SELECT mdtrt_id, list(diag_code ORDER BY diag_srt_no) AS codes
