@@ -262,6 +262,7 @@ settlements = Table(
     Column("trace", Text),  # the explanation, one step per line
     Index("ix_settlements_psn_year", "psn_no", "setl_year"),
     Index("ix_settlements_inst_time", "fixmedins_code", "setl_time"),
+    Index("ix_settlements_time", "setl_time"),  # the console lists settlements newest first
 )
 
 settlement_funds = Table(
