@@ -61,3 +61,14 @@ def test_duckdb_reads_the_platform_database(engine):
     con = duck(engine.url.render_as_string(hide_password=False))
     rows = con.execute("SELECT med_list_codg, chrgitm_lv FROM db.catalogue ORDER BY 1").fetchall()
     assert rows == [("A1", "01"), ("B2", "02")]
+
+
+def test_migrations_and_declared_tables_agree(engine):
+    """Every table, column, index and type the code declares is what the migrations build."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, s.metadata)
+    assert differences == [], differences
