@@ -1,0 +1,13 @@
+-- 超数量: within one encounter and item, lines in (fee_ocur_time, feedetl_sn) order; each line at which
+-- the running quantity exceeds max_per_visit.
+with lim as (
+    select l.*, k.max_per_visit as mx from lx l join {{ kb }} k on k.med_list_codg = l.med_list_codg
+    where k.max_per_visit is not null
+), run as (
+    select lim.*, sum(cnt) over (partition by mdtrt_id, med_list_codg order by fee_ocur_time, sn
+                                 rows between unbounded preceding and current row) as running
+    from lim
+)
+select mdtrt_id, feedetl_sn, psn_no, fixmedins_code, med_list_codg, begn_date as event_date, amt as amount,
+       item_name as ev_item_name, running as ev_running_cnt, mx as ev_max_per_visit
+from run where running > mx and cnt > 0
