@@ -15,6 +15,6 @@ with coded as (
 )
 select e.mdtrt_id, cast(null as string) as feedetl_sn, e.psn_no, e.fixmedins_code, cast(null as string) as med_list_codg,
        e.begn_date as event_date,
-       cast(round(e.medfee * cast('{{ p.share }}' as decimal(9, 4)), 0) as bigint) as amount,
+       cast(floor(e.medfee * cast('{{ p.share }}' as decimal(9, 4))) as bigint) as amount,
        a.first_code as ev_diag_code, a.n_codes as ev_unsupported_codes
 from agg a join ex e on e.mdtrt_id = a.mdtrt_id

@@ -1,5 +1,5 @@
 -- 药品进销存不符: for a pharmacy, drug and year, boxes bought up to 31 December less boxes sold up to
--- 31 December is negative. At stake: the shortfall x the drug's latest sale price that year.
+-- 31 December is negative. At stake: the shortfall x the drug's highest sale price that year.
 with years as (select distinct year(sel_time) as y from sales),
 pairs as (select distinct fixmedins_code, med_list_codg from sales
           union select distinct fixmedins_code, med_list_codg from purchases),
@@ -8,10 +8,8 @@ bought as (select p.fixmedins_code, p.med_list_codg, y.y, sum(p.purc_cnt) as n f
 sold as (select s.fixmedins_code, s.med_list_codg, y.y, sum(s.cnt) as n from sales s join years y on year(s.sel_time) <= y.y
          group by s.fixmedins_code, s.med_list_codg, y.y),
 last_price as (
-    select fixmedins_code, med_list_codg, y, pric from (
-        select fixmedins_code, med_list_codg, year(sel_time) as y, pric,
-               row_number() over (partition by fixmedins_code, med_list_codg, year(sel_time) order by sel_time desc, pric desc) as k
-        from sales) z where k = 1
+    select fixmedins_code, med_list_codg, year(sel_time) as y, max(pric) as pric from sales
+    group by fixmedins_code, med_list_codg, year(sel_time)
 ),
 gap as (
     select pr.fixmedins_code, pr.med_list_codg, y.y, coalesce(b.n, 0) as bought, coalesce(s.n, 0) as sold
