@@ -1,0 +1,159 @@
+"""The platform database (SQLite or PostgreSQL) written out in the region format, for the batch engines.
+
+DuckDB's sqlite and postgres extensions cannot be fetched here, so the database is read with its own
+driver in column batches (Arrow) and written to Parquet in the layout of ``yibao synth`` regions:
+``encounters/year=Y/part-0.parquet`` … with money back in yuan decimals. Both batch engines then read the
+same files. Cancelled encounters and fee lines are left out; pharmacy stock and traceability codes come
+from ``yibao audit stock import``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from yibao.storage import schema as s
+
+BATCH = 100_000
+D2 = pa.decimal128(16, 2)
+D4 = pa.decimal128(16, 4)
+D6 = pa.decimal128(16, 6)
+
+
+def _yuan(fen):
+    return None if fen is None else Decimal(fen).scaleb(-2)
+
+
+def _stream(conn, stmt, columns: list[tuple[str, pa.DataType, Callable | None]]):
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+    while True:
+        rows = result.fetchmany(BATCH)
+        if not rows:
+            break
+        arrays = []
+        for i, (_name, typ, conv) in enumerate(columns):
+            vals = [r[i] for r in rows]
+            if conv is not None:
+                vals = [conv(v) for v in vals]
+            arrays.append(pa.array(vals, type=typ))
+        yield pa.Table.from_arrays(arrays, names=[c[0] for c in columns])
+
+
+def _write_single(out: Path, name: str, conn, stmt, columns) -> int:
+    tables = list(_stream(conn, stmt, columns))
+    table = pa.concat_tables(tables) if tables else pa.table({c: pa.array([], t) for c, t, _ in columns})
+    pq.write_table(table, out / f"{name}.parquet")
+    return table.num_rows
+
+
+def _write_by_year(out: Path, name: str, conn, stmt, columns, year_col: str | None = None,
+                   years_of: dict[str, int] | None = None) -> int:
+    writers: dict[int, pq.ParquetWriter] = {}
+    n = 0
+    schema = pa.schema([(c, t) for c, t, _ in columns])
+    for table in _stream(conn, stmt, columns):
+        if year_col:
+            years = [v.year for v in table.column(year_col).to_pylist()]
+        else:
+            years = [years_of.get(m, 0) for m in table.column("mdtrt_id").to_pylist()]
+        for y in sorted(set(years)):
+            mask = pa.array([yy == y for yy in years])
+            part = table.filter(mask)
+            if y not in writers:
+                folder = out / name / f"year={y}"
+                folder.mkdir(parents=True, exist_ok=True)
+                writers[y] = pq.ParquetWriter(folder / "part-0.parquet", schema)
+            writers[y].write_table(part)
+        n += table.num_rows
+    if not writers:
+        folder = out / name / "year=0"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(schema.empty_table(), folder / "part-0.parquet")
+    for w in writers.values():
+        w.close()
+    return n
+
+
+def export(engine: Engine, out: str | Path, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Write the database's care, registry and stock to ``out`` in the region format; rows per table."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda _t, _n: None)
+    counts: dict[str, int] = {}
+    st, ts = pa.string(), pa.timestamp("us")
+    with engine.connect() as conn:
+        p, ins = s.persons, s.insurance
+        counts["persons"] = _write_single(out, "persons", conn, select(
+            p.c.psn_no, p.c.gend, p.c.brdy, p.c.death_date, ins.c.psn_insu_date, ins.c.paus_insu_date)
+            .select_from(p.outerjoin(ins, ins.c.psn_no == p.c.psn_no)).order_by(p.c.psn_no), [
+            ("psn_no", st, None), ("gend", st, None), ("brdy", pa.date32(), None), ("death_date", pa.date32(), None),
+            ("psn_insu_date", pa.date32(), None), ("move_out_date", pa.date32(), None)])
+        # one row per person: the move-out date is the pause date of a living person
+        persons = pq.read_table(out / "persons.parquet").to_pylist()
+        seen: dict[str, dict] = {}
+        for r in persons:
+            r["move_out_date"] = r["move_out_date"] if r["death_date"] is None else None
+            seen.setdefault(r["psn_no"], r)
+        pq.write_table(pa.Table.from_pylist(list(seen.values()), schema=pq.read_schema(out / "persons.parquet")),
+                       out / "persons.parquet")
+        counts["persons"] = len(seen)
+        say("persons", counts["persons"])
+        i = s.institutions
+        counts["institutions"] = _write_single(out, "institutions", conn, select(
+            i.c.fixmedins_code, i.c.medins_lv), [
+            ("fixmedins_code", st, None), ("medins_lv", st, lambda v: None if v == "pharmacy" else v)])
+        c = s.catalogue
+        counts["catalogue"] = _write_single(out, "catalogue", conn, select(
+            c.c.med_list_codg, c.c.name, c.c.list_type, c.c.med_chrgitm_type, c.c.chrgitm_lv, c.c.pric_uplmt_amt,
+            c.c.lmt_used_flag), [
+            ("med_list_codg", st, None), ("med_list_name", st, None), ("list_type", st, None),
+            ("med_chrgitm_type", st, None), ("chrgitm_lv", st, None), ("pric_uplmt_amt", D6, None),
+            ("lmt_used_flag", st, None)])
+        e = s.encounters
+        live = e.c.status != "cancelled"
+        counts["encounters"] = _write_by_year(out, "encounters", conn, select(
+            e.c.mdtrt_id, e.c.psn_no, e.c.fixmedins_code, e.c.insutype, e.c.med_type, e.c.begntime, e.c.endtime,
+            e.c.dscg_maindiag_code, e.c.dept_code, e.c.dscg_way, e.c.exp_content).where(live).order_by(e.c.mdtrt_id), [
+            ("mdtrt_id", st, None), ("psn_no", st, None), ("fixmedins_code", st, None), ("insutype", st, None),
+            ("med_type", st, None), ("begntime", ts, None), ("endtime", ts, None), ("dscg_maindiag_code", st, None),
+            ("dept", st, None), ("dscg_way", st, None), ("exp_content", st, None)], year_col="begntime")
+        say("encounters", counts["encounters"])
+        years_of = {m: b.year for m, b in conn.execute(select(e.c.mdtrt_id, e.c.begntime).where(live))}
+        dx = s.diagnoses
+        counts["diagnoses"] = _write_by_year(out, "diagnoses", conn, select(
+            dx.c.mdtrt_id, dx.c.diag_srt_no, dx.c.diag_code, dx.c.maindiag_flag)
+            .where(dx.c.inout_diag_type == "2", dx.c.vali_flag == "1").order_by(dx.c.mdtrt_id, dx.c.diag_srt_no), [
+            ("mdtrt_id", st, None), ("diag_srt_no", pa.int32(), None), ("diag_code", st, None),
+            ("maindiag_flag", st, None)], years_of=years_of)
+        px = s.procedures
+        counts["procedures"] = _write_by_year(out, "procedures", conn, select(
+            px.c.mdtrt_id, px.c.srt_no, px.c.oprn_oprt_code).order_by(px.c.mdtrt_id, px.c.srt_no), [
+            ("mdtrt_id", st, None), ("srt_no", pa.int32(), None), ("oprn_oprt_code", st, None)], years_of=years_of)
+        f = s.fee_lines
+        counts["fee_lines"] = _write_by_year(out, "fee_lines", conn, select(
+            f.c.mdtrt_id, f.c.feedetl_sn, f.c.init_feedetl_sn, f.c.med_list_codg, f.c.fee_ocur_time, f.c.pric, f.c.cnt,
+            f.c.det_item_fee_sumamt, f.c.bilg_dept_codg).where(f.c.status != "cancelled")
+            .order_by(f.c.mdtrt_id, f.c.feedetl_sn), [
+            ("mdtrt_id", st, None), ("feedetl_sn", st, None), ("init_feedetl_sn", st, None), ("med_list_codg", st, None),
+            ("fee_ocur_time", ts, None), ("pric", D6, None), ("cnt", D4, None), ("det_item_fee_sumamt", D2, _yuan),
+            ("bilg_dept_codg", st, None)], years_of=years_of)
+        say("fee_lines", counts["fee_lines"])
+        sa_, pu, tc = s.audit_drug_sales, s.audit_drug_purchases, s.audit_trace_codes
+        counts["sales"] = _write_single(out, "sales", conn, select(
+            sa_.c.fixmedins_code, sa_.c.med_list_codg, sa_.c.sel_time, sa_.c.cnt, sa_.c.pric).order_by(sa_.c.id), [
+            ("fixmedins_code", st, None), ("med_list_codg", st, None), ("sel_time", ts, None), ("cnt", D4, None),
+            ("pric", D6, None)])
+        counts["purchases"] = _write_single(out, "purchases", conn, select(
+            pu.c.fixmedins_code, pu.c.med_list_codg, pu.c.purc_date, pu.c.purc_cnt).order_by(pu.c.id), [
+            ("fixmedins_code", st, None), ("med_list_codg", st, None), ("purc_date", pa.date32(), None),
+            ("purc_cnt", D4, None)])
+        counts["trace_codes"] = _write_single(out, "trace_codes", conn, select(
+            tc.c.mdtrt_id, tc.c.feedetl_sn, tc.c.drug_trac_codg), [
+            ("mdtrt_id", st, None), ("feedetl_sn", st, None), ("drug_trac_codg", st, None)])
+    return counts
