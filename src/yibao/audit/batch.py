@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from . import views
-from .findings import Finding, make_finding
+from .findings import Finding, dedupe, make_finding
 from .library import Library, Rule
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -85,7 +85,7 @@ def run_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule], *, progress: Pr
             continue
         finally:
             result.timings[rule.rule_id] = time.perf_counter() - t0
-        result.findings.extend(make_finding(rule, row) for row in table.to_pylist())
+        result.findings.extend(dedupe([make_finding(rule, row) for row in table.to_pylist()]))
         if progress:
             progress(rule.rule_id, i + 1, len(rules))
     return result

@@ -52,12 +52,25 @@ class Finding:
         return [{"feedetl_sn": self.feedetl_sn, "role": "1"}] if self.feedetl_sn else []
 
 
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per (rule, subject): when several facts trigger it (a line excluded by two items, a visit
+    inside two stays), the one with the smallest evidence by its JSON text; every engine applies this."""
+    best: dict[tuple[str, str], Finding] = {}
+    for f in findings:
+        cur = best.get(f.key)
+        if cur is None or json.dumps(f.evidence, sort_keys=True) < json.dumps(cur.evidence, sort_keys=True):
+            best[f.key] = f
+    return list(best.values())
+
+
 def canonical(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, bool):
         return value
     if isinstance(value, Decimal):
+        if value.as_tuple().exponent >= 0:  # an integer sum (DuckDB's HUGEINT comes back as a Decimal)
+            return int(value)
         if value == value.to_integral_value():
             return format(value.quantize(Decimal(1)), "f")
         return format(value.normalize(), "f")

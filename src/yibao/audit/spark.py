@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from . import views
 from .batch import BatchResult, Progress
-from .findings import make_finding
+from .findings import dedupe, make_finding
 from .library import Library, Rule
 
 SPARK_TYPES = {"varchar": "string", "timestamp": "timestamp", "date": "date", "decimal(16,4)": "decimal(16,4)",
@@ -100,7 +100,7 @@ def run(region: str | Path, library: Library, knowledge: dict[str, pa.Table], *,
                 continue
             finally:
                 result.timings[rule.rule_id] = time.perf_counter() - t0
-            result.findings.extend(make_finding(rule, row) for row in table.to_pylist())
+            result.findings.extend(dedupe([make_finding(rule, row) for row in table.to_pylist()]))
             if progress:
                 progress(rule.rule_id, i + 1, len(todo))
         for name in ("lx", "ex"):
