@@ -410,7 +410,7 @@ def _provider(ds: Dataset, hit: bool, measure: str):
         for k in range(5):
             psn = ds.person(f"{tag}-P{h}-{k}")
             m = ds.enc(f"{tag}-E{h}-{k}", psn, inst, med_type="21", begin=f"2024-0{k + 1}-01 09:00:00",
-                       end=f"2024-0{k + 1}-05 09:00:00", dx=["J18.900"])
+                       end=f"2024-0{k + 1}-05 09:00:00", dx=["J18.900" if measure == "cost" else "I10.x00"])
             if measure == "cost":
                 ds.line(m, 1, f"{tag}-X", pric=str(mean))
             else:
@@ -418,7 +418,7 @@ def _provider(ds: Dataset, hit: bool, measure: str):
                     ds.line(m, sn, f"{tag}-X", pric="1")
     if not hit:
         return {}
-    subject = f"provider:{tag}-H5:J18:2024"
+    subject = f"provider:{tag}-H5:{'J18' if measure == 'cost' else 'I10'}:2024"
     return {subject: 1975000 if measure == "cost" else 0}  # 5 x 5000 - 5 x 1050 yuan
 
 

@@ -23,7 +23,7 @@ from .batch import BatchResult, Progress
 from .findings import dedupe, make_finding
 from .library import Library, Rule
 
-SPARK_TYPES = {"varchar": "string", "timestamp": "timestamp", "date": "date", "decimal(16,4)": "decimal(16,4)",
+SPARK_TYPES = {"varchar": "string", "timestamp": "timestamp_ntz", "date": "date", "decimal(16,4)": "decimal(16,4)",
                "decimal(16,6)": "decimal(16,6)"}
 
 

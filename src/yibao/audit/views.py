@@ -54,6 +54,11 @@ class Dialect:
     def make_date(self, y: str, m: int, d: int) -> str:
         return f"make_date(cast({y} as integer), {int(m)}, {int(d)})"
 
+    @property
+    def timestamp(self) -> str:
+        """Local date-time without a zone (Spark's TIMESTAMP is zoned; its TIMESTAMP_NTZ is not)."""
+        return "timestamp" if self.name == "duckdb" else "timestamp_ntz"
+
     def json_string(self, col: str, key: str) -> str:
         return f"json_extract_string({col}, '$.{key}')" if self.name == "duckdb" else f"get_json_object({col}, '$.{key}')"
 
@@ -121,16 +126,16 @@ def base_selects(d: Dialect, raw: dict[str, str], *, trace_from_lines: bool) -> 
         "catalogue": f"select med_list_codg, med_list_name as item_name, list_type, med_chrgitm_type, chrgitm_lv, "
                      f"cast(pric_uplmt_amt as decimal(16, 6)) as pric_uplmt_amt, lmt_used_flag from {raw['catalogue']}",
         "encounters": f"select e.mdtrt_id, e.psn_no, e.fixmedins_code, e.insutype, e.med_type, "
-                      f"cast(e.begntime as timestamp) as begntime, cast(e.endtime as timestamp) as endtime, "
+                      f"cast(e.begntime as {d.timestamp}) as begntime, cast(e.endtime as {d.timestamp}) as endtime, "
                       f"e.dscg_maindiag_code, e.dept, e.dscg_way, {d.json_string('e.exp_content', 'REL_TTP_FLAG')} as rel_ttp_flag, "
                       f"g.drg_code from {raw['encounters']} e left join {raw['drg_groups']} g on g.mdtrt_id = e.mdtrt_id",
         "diagnoses": f"select mdtrt_id, cast(diag_srt_no as integer) as diag_srt_no, diag_code, maindiag_flag from {raw['diagnoses']}",
         "procedures": f"select mdtrt_id, cast(srt_no as integer) as srt_no, oprn_oprt_code from {raw['procedures']}",
         "lines": f"select mdtrt_id, feedetl_sn, try_cast(feedetl_sn as bigint) as sn, med_list_codg, "
-                 f"cast(fee_ocur_time as timestamp) as fee_ocur_time, cast(fee_ocur_time as date) as fee_date, "
+                 f"cast(fee_ocur_time as {d.timestamp}) as fee_ocur_time, cast(fee_ocur_time as date) as fee_date, "
                  f"cast(pric as decimal(16, 6)) as pric, cast(cnt as decimal(16, 4)) as cnt, "
                  f"cast(cast(det_item_fee_sumamt as decimal(16, 2)) * 100 as bigint) as amt, bilg_dept_codg from {raw['fee_lines']}",
-        "sales": f"select fixmedins_code, med_list_codg, cast(sel_time as timestamp) as sel_time, "
+        "sales": f"select fixmedins_code, med_list_codg, cast(sel_time as {d.timestamp}) as sel_time, "
                  f"cast(cnt as decimal(16, 4)) as cnt, cast(pric as decimal(16, 6)) as pric from {raw['sales']}",
         "purchases": f"select fixmedins_code, med_list_codg, cast(purc_date as date) as purc_date, "
                      f"cast(purc_cnt as decimal(16, 4)) as purc_cnt from {raw['purchases']}",
