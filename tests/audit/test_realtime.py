@@ -7,10 +7,10 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from his import input_3101
 from sqlalchemy import select
 
 from yibao.audit import batch, dbexport, knowledge, realtime, store
+from yibao.audit.his import input_3101
 from yibao.audit.types import RULE_TYPES
 from yibao.storage import db
 from yibao.storage import schema as s

@@ -1,4 +1,10 @@
-"""What a hospital system would send to 3101/3102 for a stored encounter (built from the database)."""
+"""What a hospital system would send to 3101/3102 for a stored encounter, built from the database.
+
+Used by the differential test (every stored encounter through the 3101 adapter), the real-time
+benchmark and demonstrations: ``input_3101(conn, mdtrt_id)`` returns ``{"data": {"patient_dtos": [...]}}``
+with the encounter's fee lines as orders (``rx_id`` = ``feedetl_sn``), its diagnoses and operations, and
+its traceability codes in ``extend_order_map.drug_trac_codg``.
+"""
 
 from __future__ import annotations
 
