@@ -315,7 +315,8 @@ def run(
             lib = active_library(conn, library)
             tables, notes = kn.resolve(lib, conn=conn)
         with tempfile.TemporaryDirectory(prefix="yibao-audit-") as tmp:
-            dbexport.export(db_engine, tmp)
+            with _console(stderr=True).status("导出数据库…") as status:
+                dbexport.export(db_engine, tmp, progress=lambda t, n: status.update(f"导出数据库：{t} {n:,} 行"))
             result = _run_batch(Path(tmp), lib, tables, engine, progress)
         source = str(db_engine.url.render_as_string(hide_password=True))
         store_to = database_url if save else None

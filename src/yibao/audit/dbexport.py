@@ -91,10 +91,11 @@ def export(engine: Engine, out: str | Path, *, progress: Callable[[str, int], No
         p, ins = s.persons, s.insurance
         counts["persons"] = _write_single(out, "persons", conn, select(
             p.c.psn_no, p.c.gend, p.c.brdy, p.c.death_date, ins.c.psn_insu_date, ins.c.paus_insu_date)
-            .select_from(p.outerjoin(ins, ins.c.psn_no == p.c.psn_no)).order_by(p.c.psn_no), [
+            .select_from(p.outerjoin(ins, ins.c.psn_no == p.c.psn_no)).order_by(p.c.psn_no, ins.c.insutype), [
             ("psn_no", st, None), ("gend", st, None), ("brdy", pa.date32(), None), ("death_date", pa.date32(), None),
             ("psn_insu_date", pa.date32(), None), ("move_out_date", pa.date32(), None)])
-        # one row per person: the move-out date is the pause date of a living person
+        # one row per person (its first insurance type, as real time reads it); the move-out date is the
+        # pause date of a living person
         persons = pq.read_table(out / "persons.parquet").to_pylist()
         seen: dict[str, dict] = {}
         for r in persons:

@@ -132,6 +132,14 @@ def describe(rule: Rule, evidence: dict[str, Any], row: dict[str, Any]) -> str:
     if evidence.get("min_lv_rank") is not None:
         facts["min_lv_name"] = LEVEL_NAMES.get(int(evidence["min_lv_rank"]), f"等级{evidence['min_lv_rank']}")
     facts["medins_lv_name"] = MEDINS_LV_NAMES.get(str(evidence.get("medins_lv")), str(evidence.get("medins_lv")))
+    if rule.rtype.level == "provider":
+        cost = rule.params.get("measure") == "cost"
+        for k in ("mean", "peer_median"):
+            v = evidence.get(k)
+            if isinstance(v, (int, float)):
+                facts[k] = f"{v / 100:,.2f}元" if cost else f"{v:.1f}条"
+        if isinstance(evidence.get("robust_z"), (int, float)):
+            facts["robust_z"] = f"{evidence['robust_z']:.2f}"
     try:
         text = rule.rtype.message.format_map(facts)
     except (ValueError, IndexError):  # a malformed message template must not lose the finding

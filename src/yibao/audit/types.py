@@ -140,12 +140,12 @@ RULE_TYPES: dict[str, RuleType] = {t.type_id: t for t in [
     _t("provider_cost_outlier", "机构次均费用异常", "provider", "provider_outlier",
        params={"measure": "cost", "med_types": ["21"], "dx_prefix_len": 3, "min_cases": 5, "min_peers": 5,
                "z_threshold": "3.5"},
-       message="{case_group}组次均费用{mean}分，同级同组机构中位数{peer_median}分，稳健Z值{robust_z}",
+       message="{case_group}组{cases}例次均费用{mean}，同级同组{peers}家机构中位数{peer_median}，稳健Z值{robust_z}",
        realtime=False, example="某二级医院肺炎(J18)次均费用为同级同组中位数的2倍，稳健Z值5.1"),
     _t("provider_intensity_outlier", "机构次均项目数异常", "provider", "provider_outlier",
        params={"measure": "lines", "med_types": ["21"], "dx_prefix_len": 3, "min_cases": 5, "min_peers": 5,
                "z_threshold": "3.5"},
-       message="{case_group}组次均收费项目{mean}条，同级同组机构中位数{peer_median}条，稳健Z值{robust_z}",
+       message="{case_group}组{cases}例次均收费明细{mean}，同级同组{peers}家机构中位数{peer_median}，稳健Z值{robust_z}",
        realtime=False, example="某一级医院高血压(I10)住院次均收费明细条数远高于同级同组"),
 ]}
 
