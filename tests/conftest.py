@@ -14,17 +14,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from shared_data import find as find_shared_data
 from yibao.storage import db
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("YIBAO_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = find_shared_data()
 POSTGRES_ADMIN_URL = os.environ.get("YIBAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED.exists():
-        pytest.fail(f"reference data not found at {SHARED}; set YIBAO_SHARED_DATA")
+    if SHARED is None or not SHARED.exists():
+        pytest.fail("shared reference data (shared/data with chs-drg-1.1/) not found; set YIBAO_SHARED_DATA")
     return SHARED
 
 

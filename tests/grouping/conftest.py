@@ -23,14 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def shared_data_dir() -> Path:
-    env = os.environ.get("YIBAO_SHARED_DATA")
-    if env:
-        return Path(env)
-    for parent in REPO.parents:
-        candidate = parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    return REPO.parent / "shared" / "data"
+    from shared_data import find
+
+    return find() or REPO.parent / "shared" / "data"
 
 
 def chs_dir() -> Path:

@@ -96,3 +96,31 @@ def test_bulk_refuses_bad_encounters_and_keeps_the_rest(engine):
     with engine.connect() as conn:
         stored = {r.ipt_otp_no for r in conn.execute(select(s.encounters.c.ipt_otp_no))}
     assert "B3" not in stored and "B5" not in stored and len(stored) == 8
+
+
+def test_upload_then_settle_stored_books_the_same_as_one_pass(engine, tmp_path):
+    work = build(n_claims=300, n_persons=50, seed=13)
+    load(engine, work)
+    items = list(encounters(work))
+    for item in items:
+        item.mdtrt_id = f"M-{item.ipt_otp_no}"
+        item.acct_used = item.insutype == "310" and item.med_type != "21"  # what settle_stored assumes
+    BulkSettler(engine).settle(items, chunk=64)
+    one_pass = books(engine)
+
+    other = db.make_engine(f"sqlite:///{tmp_path / 'two-pass.sqlite'}")
+    db.create_all(other)
+    load(other, work)
+    uploaded = BulkSettler(other).upload(items, chunk=64)
+    assert uploaded.uploaded == 300 and uploaded.settled == 0
+    with other.connect() as conn:
+        assert conn.execute(select(s.settlements.c.setl_id)).first() is None
+        assert {r.status for r in conn.execute(select(s.fee_lines.c.status))} == {"active"}
+    report = BulkSettler(other).settle_stored(chunk=64)
+    assert report.settled + len(report.refused) == 300
+    assert books(other) == one_pass
+    with other.connect() as conn:
+        assert {r.status for r in conn.execute(select(s.fee_lines.c.status))} == {"settled"}
+        assert {r.status for r in conn.execute(select(s.encounters.c.status))} == {"settled"}
+    again = BulkSettler(other).settle_stored()
+    assert again.settled == 0 and books(other) == one_pass  # nothing is settled twice

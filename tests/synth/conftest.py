@@ -41,15 +41,12 @@ def con(region):
 
 def shared_data() -> Path:
     """The shared reference data: $YIBAO_SHARED_DATA, else the nearest ``shared/data`` above the repo."""
-    env = os.environ.get("YIBAO_SHARED_DATA")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        cand = parent / "shared" / "data"
-        if (cand / "chs-drg-1.1").is_dir():
-            return cand
-    raise FileNotFoundError("shared reference data not found: set YIBAO_SHARED_DATA")
+    from shared_data import find
+
+    found = find()
+    if found is None:
+        raise FileNotFoundError("shared reference data not found: set YIBAO_SHARED_DATA")
+    return found
 
 
 def q(con: duckdb.DuckDBPyConnection, sql: str):

@@ -166,3 +166,20 @@ def test_negative_total_is_refused():
     negative = LineSplit("9", "XA", "01", Fraction(1), Fraction(-5), -500, 0, 0, 0, -500)
     with pytest.raises(SettlementError, match="负数"):
         settle(Claim(c.person, c.institution, c.med_type, c.settle_date, (negative,)), MEISHAN, YearState())
+
+
+def test_a_layer_can_be_limited_to_some_kinds_of_care():
+    """qingyi-2022: 大病 counts only inpatient and 门诊慢特病 burden, not general outpatient."""
+    qingyi = policy("qingyi-2022", dt.date(2024, 6, 1))
+    past_deductible = YearState(layers={"390200": LayerAccum(2_000_000, 300_000)})  # 20,000 so far
+    outpatient = settle(claim(("XA", 100, 10), med_type="11", level="level1", on=dt.date(2024, 6, 1)), qingyi, past_deductible)
+    assert outpatient.pays["hifp_pay"] == 50000  # 1000 × 50%
+    assert outpatient.pays["hifmi_pay"] == 0
+    assert all(row.kind != "critical_illness" for row in outpatient.rows)
+    assert all(key != "390200" for key, _, _ in outpatient.delta.layers)  # nothing added to the 大病 base
+    special = settle(claim(("XA", 100, 10), med_type="14", level="level1", on=dt.date(2024, 6, 1)), qingyi, past_deductible)
+    assert special.pays["hifp_pay"] == 70000  # 门诊慢特病 70% at 一级
+    assert special.pays["hifmi_pay"] == 18000  # (1000 − 700) × 60%
+    # the reference policy has no such limit: its 大病 counts outpatient burden too (literal reading)
+    meishan = settle(claim(("XA", 100, 10), med_type="11", level="level1"), MEISHAN, past_deductible)
+    assert meishan.pays["hifmi_pay"] == 30000  # (1000 − 500) × 60%

@@ -1,14 +1,18 @@
-"""The bulk channel: settle many finished encounters at once, with the same rules and the same
-books as 2304/2207.
+"""The bulk channel: many encounters at once, with the same rules and the same books as the
+per-request interface.
 
-Used for batch files from institutions, for replaying history into a new platform, and by the
-demo. Encounters are taken in order; each chunk is one transaction that locks its persons
-(PostgreSQL row locks, in psn_no order so that two bulk jobs cannot deadlock; SQLite's write
-lock otherwise), reads their accumulators once, settles every encounter of the chunk through
-the pure engine, and writes encounters, lines, settlements, fund rows and accumulators with one
-statement per table. An encounter already on file (same institution and visit number) is not
-settled again. An encounter the rules refuse is reported with the reason and nothing of it is
-stored.
+- ``upload(encounters)`` files finished encounters with their fee lines, each line priced and
+  split as 2301/2204 would (a batch 上传);
+- ``settle_stored()`` settles what is on file and not yet settled, in order of discharge, as
+  2304/2207 would (批量结算);
+- ``settle(encounters)`` does both in one pass (history replay, the demo).
+
+Each chunk is one transaction that locks its persons (PostgreSQL row locks in psn_no order, so
+that two bulk jobs cannot deadlock; SQLite's write lock otherwise), reads their accumulators
+once, settles every encounter of the chunk in order through the pure engine, and writes each
+table with one statement. An encounter already on file (same institution and visit number) is
+not filed again; an encounter the rules refuse is reported with the reason and nothing of it is
+stored. Replaying history does not check deaths known today: the real-time interface does.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy.engine import Connection, Engine
 
 from yibao.money import exact_from_text, exact_to_text, round_half_up
 from yibao.policy import PolicyError, PolicyLibrary, resolve
@@ -32,6 +36,7 @@ from yibao.settlement import (
     FeeLine,
     InstitutionFacts,
     LineError,
+    LineSplit,
     PersonFacts,
     SettlementError,
     YearState,
@@ -42,10 +47,12 @@ from yibao.settlement.model import LayerAccum
 from yibao.storage import schema as s
 from yibao.storage.bulk import insert_rows
 
+from . import statements as q
 from .reference import Reference
 from .settling import new_id, ratio_out
 
 ASSISTANCE_ORDER = ["tekun", "dibao", "poverty", "low_income"]
+REFUSALS = (LineError, SettlementError, PolicyError, LevelError, CertnoError)
 
 
 @dataclass
@@ -68,25 +75,69 @@ class BulkEncounter:
     dept_code: str | None = None
     acct_used: bool = False
     mdtrt_id: str | None = None
+    exp_content: str | None = None
 
 
 @dataclass
 class BulkReport:
     settled: int = 0
+    uploaded: int = 0
     skipped: int = 0  # already on file
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (ipt_otp_no, reason)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (ipt_otp_no or mdtrt_id, reason)
     medfee_sumamt: int = 0
     fund_pay_sumamt: int = 0
 
     def merge(self, other: "BulkReport") -> None:
         self.settled += other.settled
+        self.uploaded += other.uploaded
         self.skipped += other.skipped
         self.refused.extend(other.refused)
         self.medfee_sumamt += other.medfee_sumamt
         self.fund_pay_sumamt += other.fund_pay_sumamt
 
 
+@dataclass
+class _Visit:
+    """What settling needs to know about one encounter, whichever way it arrived."""
+
+    mdtrt_id: str
+    key: str  # for reports: the visit number or mdtrt_id
+    psn_no: str
+    fixmedins_code: str
+    insutype: str
+    med_type: str
+    when: dt.datetime
+    acct_used: bool
+
+
+class _Refused(ValueError):
+    pass
+
+
 PolicyFor = Callable[[str, str, dt.date], ResolvedPolicy]
+Progress = Callable[[int], None]
+
+UNSETTLED = (
+    select(s.encounters.c.mdtrt_id, s.encounters.c.psn_no, s.encounters.c.fixmedins_code, s.encounters.c.insutype,
+           s.encounters.c.med_type, s.encounters.c.endtime, s.encounters.c.begntime)
+    .where(s.encounters.c.status.in_(("open", "discharged")))
+    .order_by(s.encounters.c.endtime, s.encounters.c.mdtrt_id)
+)
+LINES_TAKE_SETTLEMENT = (
+    update(s.fee_lines)
+    .where(s.fee_lines.c.mdtrt_id.in_(bindparam("ids", expanding=True)))
+    .where(s.fee_lines.c.status == "active")
+    .values(
+        status="settled",
+        setl_id=select(s.settlements.c.setl_id)
+        .where(s.settlements.c.mdtrt_id == s.fee_lines.c.mdtrt_id)
+        .where(s.settlements.c.status == "settled")
+        .scalar_subquery(),
+    )
+)
+ENCOUNTERS_SETTLED = (
+    update(s.encounters).where(s.encounters.c.mdtrt_id.in_(bindparam("ids", expanding=True))).values(status="settled")
+)
 
 
 class BulkSettler:
@@ -96,124 +147,220 @@ class BulkSettler:
         self.policy_for = policy_for or (lambda admdvs, insutype, on: resolve(self.library.find(admdvs, insutype, on), on))
         self.reference = Reference(engine)
 
-    def settle(
-        self, encounters: Iterable[BulkEncounter], *, chunk: int = 2000, progress: Callable[[int], None] | None = None
-    ) -> BulkReport:
+    # ── entry points ─────────────────────────────────────────────────────────────────────────
+
+    def settle(self, encounters: Iterable[BulkEncounter], *, chunk: int = 2000, progress: Progress | None = None) -> BulkReport:
+        """File and settle, in one pass."""
+        return self._run(encounters, chunk, progress, settle_now=True)
+
+    def upload(self, encounters: Iterable[BulkEncounter], *, chunk: int = 2000, progress: Progress | None = None) -> BulkReport:
+        """File encounters and their priced lines, unsettled (as 2401/2301/2402 would)."""
+        return self._run(encounters, chunk, progress, settle_now=False)
+
+    def settle_stored(self, *, chunk: int = 2000, progress: Progress | None = None, limit: int | None = None) -> BulkReport:
+        """Settle every encounter on file that has no settlement yet, in order of discharge."""
+        report = BulkReport()
+        with self.engine.connect() as conn:
+            todo = conn.execute(UNSETTLED.limit(limit) if limit else UNSETTLED).fetchall()
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            report.merge(self._settle_stored_chunk(part))
+            if progress is not None:
+                progress(len(part))
+        return report
+
+    def _run(self, encounters, chunk, progress, *, settle_now: bool) -> BulkReport:
         report = BulkReport()
         for batch in _chunks(encounters, chunk):
-            report.merge(self._chunk(batch))
+            report.merge(self._file_chunk(batch, settle_now))
             if progress is not None:
                 progress(len(batch))
         return report
 
-    # ── one chunk, one transaction ───────────────────────────────────────────────────────────
+    # ── chunks ───────────────────────────────────────────────────────────────────────────────
 
-    def _chunk(self, batch: list[BulkEncounter]) -> BulkReport:
+    def _file_chunk(self, batch: list[BulkEncounter], settle_now: bool) -> BulkReport:
         report = BulkReport()
         catalogue = self.reference.catalogue()
         with self.engine.begin() as conn:
-            psn_nos = sorted({e.psn_no for e in batch})
-            if conn.dialect.name == "postgresql":
-                conn.execute(select(s.persons.c.psn_no).where(s.persons.c.psn_no.in_(psn_nos)).order_by(s.persons.c.psn_no).with_for_update())
-            persons = {r.psn_no: r for r in conn.execute(select(s.persons).where(s.persons.c.psn_no.in_(psn_nos)))}
-            insurance = {(r.psn_no, r.insutype): r for r in conn.execute(select(s.insurance).where(s.insurance.c.psn_no.in_(psn_nos)))}
-            identities: dict[str, list[Any]] = {}
-            for r in conn.execute(select(s.identities).where(s.identities.c.psn_no.in_(psn_nos)).where(s.identities.c.assistance.is_not(None))):
-                identities.setdefault(r.psn_no, []).append(r)
-            filings: dict[str, list[Any]] = {}
-            for r in conn.execute(select(s.filings).where(s.filings.c.psn_no.in_(psn_nos)).where(s.filings.c.status == "valid")):
-                filings.setdefault(r.psn_no, []).append(r)
-            states: dict[tuple[str, int], YearState] = {}
-            existing_keys: set[tuple[str, int, str]] = set()
-            for r in conn.execute(select(s.accumulators).where(s.accumulators.c.psn_no.in_(psn_nos))):
-                state = states.setdefault((r.psn_no, r.year), YearState())
-                if r.layer == "admissions":
-                    state.admissions = r.count
-                else:
-                    state.layers[r.layer] = LayerAccum(exact_from_text(r.base), r.paid)
-                existing_keys.add((r.psn_no, r.year, r.layer))
-            visit_keys = [(e.fixmedins_code, e.ipt_otp_no) for e in batch]
-            on_file = {
-                (r.fixmedins_code, r.ipt_otp_no)
-                for r in conn.execute(
-                    select(s.encounters.c.fixmedins_code, s.encounters.c.ipt_otp_no).where(
-                        tuple_(s.encounters.c.fixmedins_code, s.encounters.c.ipt_otp_no).in_(visit_keys)
-                    )
-                )
-            } if visit_keys else set()
-            balances = {key: row.acct_balc for key, row in insurance.items()}
+            ctx = _Context.load(conn, {e.psn_no for e in batch}, lock=settle_now)
+            on_file = _on_file(conn, [(e.fixmedins_code, e.ipt_otp_no) for e in batch])
             rows = _Rows()
             for enc in batch:
                 if (enc.fixmedins_code, enc.ipt_otp_no) in on_file:
                     report.skipped += 1
                     continue
-                try:
-                    self._one(enc, persons, insurance, identities, filings, states, balances, catalogue, rows, report)
-                except (LineError, SettlementError, PolicyError, LevelError, CertnoError, _Refused) as exc:
-                    report.refused.append((enc.ipt_otp_no, str(exc)))
                 on_file.add((enc.fixmedins_code, enc.ipt_otp_no))
-            rows.write(conn, states, existing_keys, balances, insurance)
+                try:
+                    lines = self._file_one(enc, ctx, catalogue)
+                    mdtrt_id = enc.mdtrt_id or new_id("M")
+                    visit = _Visit(mdtrt_id, enc.ipt_otp_no, enc.psn_no, enc.fixmedins_code, enc.insutype,
+                                   enc.med_type, enc.setl_time or enc.endtime, enc.acct_used)
+                    setl_id = None
+                    if settle_now:
+                        setl_id = self._settle_one(visit, lines, ctx, rows, report)
+                    rows.add_encounter(enc, mdtrt_id, ctx.insurance[(enc.psn_no, enc.insutype)], setl_id, lines)
+                    report.uploaded += 1
+                except (*REFUSALS, _Refused) as exc:
+                    report.refused.append((enc.ipt_otp_no, str(exc)))
+            rows.write(conn, ctx)
         return report
 
-    def _one(self, enc, persons, insurance, identities, filings, states, balances, catalogue, rows, report) -> None:
-        person = persons.get(enc.psn_no)
+    def _settle_stored_chunk(self, todo: list[Any]) -> BulkReport:
+        report = BulkReport()
+        catalogue = self.reference.catalogue()
+        with self.engine.begin() as conn:
+            ctx = _Context.load(conn, {r.psn_no for r in todo}, lock=True)
+            by_encounter: dict[str, list[LineSplit]] = {r.mdtrt_id: [] for r in todo}
+            line_query = (
+                select(s.fee_lines.c.mdtrt_id, s.fee_lines.c.feedetl_sn, s.fee_lines.c.med_list_codg, s.fee_lines.c.chrgitm_lv,
+                       s.fee_lines.c.det_item_fee_sumamt, s.fee_lines.c.fulamt_ownpay_amt, s.fee_lines.c.overlmt_amt,
+                       s.fee_lines.c.preselfpay_amt, s.fee_lines.c.inscp_scp_amt, s.fee_lines.c.init_feedetl_sn)
+                .where(s.fee_lines.c.mdtrt_id.in_(list(by_encounter)))
+                .where(s.fee_lines.c.status == "active")
+            )
+            nego = {code for code, item in catalogue.items() if item.nego_drug}
+            for (mdtrt_id, sn, code, lv, amount, fulamt, overlmt, pre, inscp, init) in conn.execute(line_query).all():
+                # positional: this loop runs once per stored line
+                by_encounter[mdtrt_id].append(
+                    LineSplit(sn, code, lv, 0, 0, amount, fulamt, overlmt, pre, inscp, None, 0, bool(lv) and code in nego, "", init)
+                )
+            rows = _Rows()
+            settled = []
+            for r in todo:
+                lines = by_encounter[r.mdtrt_id]
+                if not lines:
+                    report.refused.append((r.mdtrt_id, "没有未结算的费用明细"))
+                    continue
+                visit = _Visit(r.mdtrt_id, r.mdtrt_id, r.psn_no, r.fixmedins_code, r.insutype, r.med_type,
+                               r.endtime or r.begntime, r.insutype == "310" and r.med_type in ("11", "13", "14", "41"))
+                try:
+                    self._check_person(visit, ctx)
+                    setl_id = self._settle_one(visit, tuple(lines), ctx, rows, report)
+                    settled.append({"k_mdtrt_id": r.mdtrt_id, "setl_id": setl_id, "status": "settled"})
+                except (*REFUSALS, _Refused) as exc:
+                    report.refused.append((r.mdtrt_id, str(exc)))
+            rows.write(conn, ctx)
+            if settled:
+                # One statement each: every active line takes the settlement of its encounter.
+                ids = [x["k_mdtrt_id"] for x in settled]
+                conn.execute(LINES_TAKE_SETTLEMENT, {"ids": ids})
+                conn.execute(ENCOUNTERS_SETTLED, {"ids": ids})
+        return report
+
+    # ── one encounter ────────────────────────────────────────────────────────────────────────
+
+    def _check_person(self, visit: _Visit, ctx: "_Context") -> Any:
+        person = ctx.persons.get(visit.psn_no)
         if person is None:
-            raise _Refused(f"未知的人员编号 psn_no {enc.psn_no}")
+            raise _Refused(f"未知的人员编号 psn_no {visit.psn_no}")
         validate(person.certno)
-        ins = insurance.get((enc.psn_no, enc.insutype))
-        if ins is None:
-            raise _Refused(f"人员 {enc.psn_no} 未参加险种 insutype {enc.insutype}")
-        institution = self.reference.institution(enc.fixmedins_code)
-        if institution is None:
+        if (visit.psn_no, visit.insutype) not in ctx.insurance:
+            raise _Refused(f"人员 {visit.psn_no} 未参加险种 insutype {visit.insutype}")
+        return person
+
+    def _file_one(self, enc: BulkEncounter, ctx: "_Context", catalogue) -> tuple[LineSplit, ...]:
+        self._check_person(_Visit("", enc.ipt_otp_no, enc.psn_no, enc.fixmedins_code, enc.insutype, enc.med_type, enc.endtime, False), ctx)
+        if self.reference.institution(enc.fixmedins_code) is None:
             raise _Refused(f"未知的定点医药机构 fixmedins_code {enc.fixmedins_code}")
         if enc.endtime < enc.begntime:
             raise _Refused(f"结束时间 {enc.endtime} 早于开始时间 {enc.begntime}")
-        when = enc.setl_time or enc.endtime
-        on = when.date()
-        inst = InstitutionFacts(enc.fixmedins_code, settlement_level(institution["medins_lv"]), institution["admdvs"])
         fees = []
         for spec in enc.lines:
             sn, code, pric, cnt = spec[:4]
             total = spec[4] if len(spec) > 4 else None
             init = spec[5] if len(spec) > 5 else None
             fees.append(FeeLine(str(sn), code, _exact(pric), _exact(cnt), total, init))
-        lines = tuple(classify_lines(fees, catalogue))
-        groups = sorted(
-            {
-                r.assistance
-                for r in identities.get(enc.psn_no, [])
-                if r.begntime <= when and (r.endtime is None or r.endtime >= when)
-            },
-            key=ASSISTANCE_ORDER.index,
-        )
-        balance = balances[(enc.psn_no, enc.insutype)]
+        return tuple(classify_lines(fees, catalogue))
+
+    def _settle_one(self, visit: _Visit, lines: tuple[LineSplit, ...], ctx: "_Context", rows: "_Rows", report: BulkReport) -> str:
+        institution = self.reference.institution(visit.fixmedins_code)
+        if institution is None:
+            raise _Refused(f"未知的定点医药机构 fixmedins_code {visit.fixmedins_code}")
+        ins = ctx.insurance[(visit.psn_no, visit.insutype)]
+        when = visit.when
+        on = when.date()
+        inst = InstitutionFacts(visit.fixmedins_code, settlement_level(institution["medins_lv"]), institution["admdvs"])
+        balance = ctx.balances[(visit.psn_no, visit.insutype)]
         facts = PersonFacts(
-            enc.psn_no, ins.insutype, ins.psn_type, ins.insu_admdvs, groups[0] if groups else None,
+            visit.psn_no, ins.insutype, ins.psn_type, ins.insu_admdvs, ctx.assistance(visit.psn_no, when),
             ins.cvlserv_flag == "1", balance,
         )
         policy = self.policy_for(ins.insu_admdvs, ins.insutype, on)
-        in_region = inst.admdvs.startswith(policy.pooling_region.admdvs)
-        filed = referred = False
-        if not in_region:
-            for f in filings.get(enc.psn_no, []):
-                if f.begndate <= on and (f.enddate is None or f.enddate >= on) and (
-                    not f.mdtrtarea_admdvs or inst.admdvs.startswith(f.mdtrtarea_admdvs)
-                ) and (not f.reflin_medins_no or f.reflin_medins_no == enc.fixmedins_code):
-                    filed = filed or f.kind == "out_of_region"
-                    referred = referred or f.kind == "referral"
-        claim = Claim(facts, inst, enc.med_type, on, lines, filed, referred, enc.acct_used)
-        state = states.setdefault((enc.psn_no, on.year), YearState())
+        filed, referred = ctx.filings_for(visit.psn_no, on, inst) if not inst.admdvs.startswith(policy.pooling_region.admdvs) else (False, False)
+        claim = Claim(facts, inst, visit.med_type, on, lines, filed, referred, visit.acct_used)
+        state = ctx.states.setdefault((visit.psn_no, on.year), YearState())
         result = settle(claim, policy, state)
         result.delta.apply(state)
-        balances[(enc.psn_no, enc.insutype)] = balance - result.acct_pay
-        rows.add(enc, ins, when, result, policy)
+        ctx.balances[(visit.psn_no, visit.insutype)] = balance - result.acct_pay
+        ctx.touched.add((visit.psn_no, on.year))
+        setl_id = new_id("S")
+        rows.add_settlement(visit, setl_id, ins, result)
         report.settled += 1
         report.medfee_sumamt += result.totals.medfee_sumamt
         report.fund_pay_sumamt += result.fund_pay_sumamt
+        return setl_id
 
 
-class _Refused(ValueError):
-    pass
+class _Context:
+    """The persons of one chunk: enrollment, identities, filings, accumulators, balances."""
+
+    def __init__(self) -> None:
+        self.persons: dict[str, Any] = {}
+        self.insurance: dict[tuple[str, str], Any] = {}
+        self.identities: dict[str, list[Any]] = {}
+        self.filings: dict[str, list[Any]] = {}
+        self.states: dict[tuple[str, int], YearState] = {}
+        self.existing_keys: set[tuple[str, int, str]] = set()
+        self.balances: dict[tuple[str, str], int] = {}
+        self.touched: set[tuple[str, int]] = set()
+
+    @classmethod
+    def load(cls, conn: Connection, psn_nos: set[str], *, lock: bool) -> "_Context":
+        ctx = cls()
+        wanted = sorted(psn_nos)
+        if lock and conn.dialect.name == "postgresql":
+            conn.execute(select(s.persons.c.psn_no).where(s.persons.c.psn_no.in_(wanted)).order_by(s.persons.c.psn_no).with_for_update())
+        ctx.persons = {r.psn_no: r for r in conn.execute(select(s.persons).where(s.persons.c.psn_no.in_(wanted)))}
+        ctx.insurance = {(r.psn_no, r.insutype): r for r in conn.execute(select(s.insurance).where(s.insurance.c.psn_no.in_(wanted)))}
+        for r in conn.execute(select(s.identities).where(s.identities.c.psn_no.in_(wanted)).where(s.identities.c.assistance.is_not(None))):
+            ctx.identities.setdefault(r.psn_no, []).append(r)
+        for r in conn.execute(select(s.filings).where(s.filings.c.psn_no.in_(wanted)).where(s.filings.c.status == "valid")):
+            ctx.filings.setdefault(r.psn_no, []).append(r)
+        for r in conn.execute(select(s.accumulators).where(s.accumulators.c.psn_no.in_(wanted))):
+            state = ctx.states.setdefault((r.psn_no, r.year), YearState())
+            if r.layer == "admissions":
+                state.admissions = r.count
+            else:
+                state.layers[r.layer] = LayerAccum(exact_from_text(r.base), r.paid)
+            ctx.existing_keys.add((r.psn_no, r.year, r.layer))
+        ctx.balances = {key: row.acct_balc for key, row in ctx.insurance.items()}
+        return ctx
+
+    def assistance(self, psn_no: str, when: dt.datetime) -> str | None:
+        groups = {
+            r.assistance for r in self.identities.get(psn_no, ()) if r.begntime <= when and (r.endtime is None or r.endtime >= when)
+        }
+        return min(groups, key=ASSISTANCE_ORDER.index) if groups else None
+
+    def filings_for(self, psn_no: str, on: dt.date, inst: InstitutionFacts) -> tuple[bool, bool]:
+        filed = referred = False
+        for f in self.filings.get(psn_no, ()):
+            if f.begndate <= on and (f.enddate is None or f.enddate >= on) and (
+                not f.mdtrtarea_admdvs or inst.admdvs.startswith(f.mdtrtarea_admdvs)
+            ) and (not f.reflin_medins_no or f.reflin_medins_no == inst.fixmedins_code):
+                filed = filed or f.kind == "out_of_region"
+                referred = referred or f.kind == "referral"
+        return filed, referred
+
+
+def _on_file(conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not keys:
+        return set()
+    query = select(s.encounters.c.fixmedins_code, s.encounters.c.ipt_otp_no).where(
+        tuple_(s.encounters.c.fixmedins_code, s.encounters.c.ipt_otp_no).in_(keys)
+    )
+    return {(r.fixmedins_code, r.ipt_otp_no) for r in conn.execute(query)}
 
 
 class _Rows:
@@ -226,19 +373,17 @@ class _Rows:
         self.lines: list[dict] = []
         self.settlements: list[dict] = []
         self.funds: list[dict] = []
-        self.touched: set[tuple[str, int]] = set()
 
-    def add(self, enc: BulkEncounter, ins: Any, when: dt.datetime, result, policy: ResolvedPolicy) -> None:
-        mdtrt_id = enc.mdtrt_id or new_id("M")
-        setl_id = new_id("S")
-        inpatient = result.category == "inpatient" or (result.category is None and enc.med_type.startswith("2"))
+    def add_encounter(self, enc: BulkEncounter, mdtrt_id: str, ins: Any, setl_id: str | None, lines: tuple[LineSplit, ...]) -> None:
+        inpatient = enc.med_type.startswith("2")
         self.encounters.append(dict(
             mdtrt_id=mdtrt_id, psn_no=enc.psn_no, fixmedins_code=enc.fixmedins_code, insutype=enc.insutype,
             med_type=enc.med_type, visit_kind="inpatient" if inpatient else "outpatient", ipt_otp_no=enc.ipt_otp_no,
             begntime=enc.begntime, endtime=enc.endtime, dise_codg=enc.dise_codg, dise_name=None,
             dscg_maindiag_code=enc.diagnoses[0] if enc.diagnoses else enc.dise_codg, dscg_way=enc.dscg_way,
             dept_code=enc.dept_code, mdtrt_cert_type="02", mdtrt_cert_no=None, mdtrtarea_admvs=None,
-            insuplc_admdvs=ins.insu_admdvs, exp_content=None, status="settled", created_msgid="bulk",
+            insuplc_admdvs=ins.insu_admdvs, exp_content=enc.exp_content,
+            status="settled" if setl_id else "discharged", created_msgid="bulk",
         ))
         for i, code in enumerate(enc.diagnoses, start=1):
             self.diagnoses.append(dict(mdtrt_id=mdtrt_id, diag_srt_no=i, inout_diag_type="2", diag_type="1",
@@ -246,19 +391,24 @@ class _Rows:
         for i, code in enumerate(enc.procedures, start=1):
             self.procedures.append(dict(mdtrt_id=mdtrt_id, srt_no=i, oprn_oprt_code=code, oprn_oprt_name=None,
                                         main_flag="1" if i == 1 else "0"))
-        for line in result.lines:
+        status = "settled" if setl_id else "active"
+        for line in lines:
             self.lines.append(dict(
                 mdtrt_id=mdtrt_id, feedetl_sn=line.feedetl_sn, init_feedetl_sn=line.init_feedetl_sn, chrg_bchno="1",
                 med_list_codg=line.med_list_codg, medins_list_codg=None, fee_ocur_time=enc.begntime,
                 pric=_decimal(line.pric, 6), cnt=_decimal(line.cnt, 4), det_item_fee_sumamt=line.amount,
                 fulamt_ownpay_amt=line.fulamt_ownpay, overlmt_amt=line.overlmt, preselfpay_amt=line.preselfpay,
                 inscp_scp_amt=line.inscp, chrgitm_lv=line.chrgitm_lv, hosp_appr_flag=None, bilg_dept_codg=enc.dept_code,
-                bilg_dr_codg=None, status="settled", setl_id=setl_id, upload_msgid="bulk",
+                bilg_dr_codg=None, status=status, setl_id=setl_id, upload_msgid="bulk",
             ))
+
+    def add_settlement(self, visit: _Visit, setl_id: str, ins: Any, result) -> None:
+        inpatient = result.category == "inpatient" or (result.category is None and visit.med_type.startswith("2"))
         t = result.totals
+        when = visit.when
         self.settlements.append(dict(
-            setl_id=setl_id, mdtrt_id=mdtrt_id, psn_no=enc.psn_no, fixmedins_code=enc.fixmedins_code,
-            insutype=enc.insutype, psn_type=ins.psn_type, med_type=enc.med_type, setl_time=when, setl_year=when.year,
+            setl_id=setl_id, mdtrt_id=visit.mdtrt_id, psn_no=visit.psn_no, fixmedins_code=visit.fixmedins_code,
+            insutype=visit.insutype, psn_type=ins.psn_type, med_type=visit.med_type, setl_time=when, setl_year=when.year,
             msgid="bulk", infno="2304" if inpatient else "2207", policy_id=result.policy_id, status="settled",
             refd_setl_flag="0", init_setl_id=None, clr_type="21" if inpatient else "11", clr_way="1",
             clr_optins=ins.insu_admdvs, in_region=result.in_region, medfee_sumamt=t.medfee_sumamt,
@@ -276,24 +426,21 @@ class _Rows:
                 inscp_scp_amt=round_half_up(row.base), crt_payb_lmt_amt=row.cap_remaining, fund_payamt=row.payamt,
                 setl_proc_info=row.proc_info, counted=row.counted,
             ))
-        self.touched.add((enc.psn_no, when.year))
 
-    def write(self, conn, states, existing_keys, balances, insurance) -> None:
-        from . import statements as q
-
+    def write(self, conn: Connection, ctx: _Context) -> None:
         for table, rows in (
             (s.encounters, self.encounters), (s.diagnoses, self.diagnoses), (s.procedures, self.procedures),
             (s.fee_lines, self.lines), (s.settlements, self.settlements), (s.settlement_funds, self.funds),
         ):
             insert_rows(conn, table, rows)
         updates, inserts = [], []
-        for psn_no, year in self.touched:
-            state = states[(psn_no, year)]
+        for psn_no, year in ctx.touched:
+            state = ctx.states[(psn_no, year)]
             values = [("admissions", "0", 0, state.admissions)] + [
                 (key, exact_to_text(acc.base), acc.paid, 0) for key, acc in state.layers.items()
             ]
             for layer, base, paid, count in values:
-                if (psn_no, year, layer) in existing_keys:
+                if (psn_no, year, layer) in ctx.existing_keys:
                     updates.append(dict(k_psn_no=psn_no, k_year=year, k_layer=layer, base=base, paid=paid, count=count))
                 else:
                     inserts.append(dict(psn_no=psn_no, year=year, layer=layer, base=base, paid=paid, count=count))
@@ -302,9 +449,9 @@ class _Rows:
         if inserts:
             conn.execute(q.ACCUMULATOR_INSERT, inserts)
         changes = [
-            dict(k_psn_no=psn, k_insutype=insutype, change=balances[(psn, insutype)] - row.acct_balc)
-            for (psn, insutype), row in insurance.items()
-            if balances[(psn, insutype)] != row.acct_balc
+            dict(k_psn_no=psn, k_insutype=insutype, change=ctx.balances[(psn, insutype)] - row.acct_balc)
+            for (psn, insutype), row in ctx.insurance.items()
+            if ctx.balances[(psn, insutype)] != row.acct_balc
         ]
         if changes:
             conn.execute(q.ACCOUNT_CHANGE, changes)

@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from yibao.policy import PolicyLibrary
 from yibao.policy.schema import ResolvedPolicy
+from yibao.storage.db import reading
+
 from . import statements as q
 from .envelope import Request, canonical_json, failure, parse_request, success
 from .errors import DuplicateMessage, InterfaceError
@@ -110,7 +112,7 @@ class Platform:
         for attempt in range(3):
             try:
                 if not tx.mutates:
-                    with self.engine.connect() as conn:
+                    with reading(self.engine) as conn:
                         output = tx.handler(Call(request, institution, conn, self))
                         conn.rollback()  # read-only: nothing is kept
                     return success(output, admvs=admvs, received=received, now=self.clock())
@@ -137,7 +139,7 @@ class Platform:
                 return response
             except IntegrityError as exc:
                 # Most likely the same msgid committed concurrently: answer as a replay.
-                with self.engine.connect() as conn:
+                with reading(self.engine) as conn:
                     stored = self._replay(conn, request)
                 if stored is not None:
                     return stored

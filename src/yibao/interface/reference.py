@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from yibao.settlement import CatalogueItem
 from yibao.storage import schema as s
+from yibao.storage.db import reading
 
 
 class Reference:
@@ -37,7 +38,7 @@ class Reference:
         with self._lock:
             if self._institutions is not None and time.monotonic() - self._loaded_at < self.ttl:
                 return
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 institutions = {r.fixmedins_code: dict(r._mapping) for r in conn.execute(select(s.institutions))}
                 catalogue = {r.med_list_codg: catalogue_item(r) for r in conn.execute(select(s.catalogue))}
             self._institutions, self._catalogue = institutions, catalogue
@@ -48,7 +49,7 @@ class Reference:
         found = self._institutions.get(code)  # type: ignore[union-attr]
         if found is None:
             # A new institution may have been registered by another process.
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 row = conn.execute(select(s.institutions).where(s.institutions.c.fixmedins_code == code)).first()
             if row is not None:
                 found = dict(row._mapping)

@@ -23,6 +23,7 @@ class PolicyLibrary:
 
     def __init__(self, policies: Iterable[PolicyFile] = ()) -> None:
         self._by_id: dict[str, PolicyFile] = {}
+        self._found: dict[tuple[str, str, dt.date], PolicyFile] = {}
         for policy in policies:
             self.add(policy)
 
@@ -69,6 +70,7 @@ class PolicyLibrary:
 
     def add(self, policy: PolicyFile) -> None:
         self._by_id[policy.id] = policy
+        self._found.clear()
 
     def ids(self) -> list[str]:
         return sorted(self._by_id)
@@ -88,6 +90,13 @@ class PolicyLibrary:
 
     def find(self, insu_admdvs: str, insutype: str, on: dt.date) -> PolicyFile:
         """The policy of the person's pooling region for ``insutype`` in force on ``on``."""
+        key = (insu_admdvs, insutype, on)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._find(insu_admdvs, insutype, on)
+        return found
+
+    def _find(self, insu_admdvs: str, insutype: str, on: dt.date) -> PolicyFile:
         candidates = [
             p
             for p in self._by_id.values()

@@ -127,7 +127,10 @@ class PolicyFile:
 
     def complete_from(self) -> dt.date:
         """The first date on which every parameter has a value."""
-        return max(p.values[0][0] for p in self.parameters.values())
+        cached = self.__dict__.get("_complete_from")
+        if cached is None:
+            cached = self.__dict__["_complete_from"] = max(p.values[0][0] for p in self.parameters.values())
+        return cached
 
 
 def _explain_validation(source: str, on: dt.date, exc: ValidationError) -> str:

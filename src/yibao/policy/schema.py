@@ -135,7 +135,21 @@ class SpecialGroups(Strict):
     capped: bool = True
 
 
-class CriticalIllnessLayer(Strict):
+class _YearlyLayer(Strict):
+    # The benefit categories (住院, 门诊慢特病 …) whose burden this layer covers; None = every
+    # category the policy covers. 大病 often covers only inpatient and special outpatient care.
+    benefits: list[str] | None = None
+
+    @field_validator("benefits")
+    @classmethod
+    def _benefit_names(cls, v: list[str] | None) -> list[str] | None:
+        for key in v or []:
+            if key not in BENEFIT_CATEGORIES:
+                raise ValueError(f"未知的待遇类别 {key!r}，可用: {', '.join(BENEFIT_CATEGORIES)}")
+        return v
+
+
+class CriticalIllnessLayer(_YearlyLayer):
     fund_pay_type: str
     deductible: Yuan
     bands: list[Band]
@@ -158,13 +172,13 @@ class CriticalIllnessLayer(Strict):
         return self
 
 
-class LargeAmountLayer(Strict):
+class LargeAmountLayer(_YearlyLayer):
     fund_pay_type: str
     ratio: Ratio
     cap: Yuan | None = None
 
 
-class CivilServantLayer(Strict):
+class CivilServantLayer(_YearlyLayer):
     fund_pay_type: str
     ratio: Ratio
     cap: Yuan | None = None
@@ -177,7 +191,7 @@ class AssistanceGroup(Strict):
     cap: Yuan | None = None
 
 
-class AssistanceLayer(Strict):
+class AssistanceLayer(_YearlyLayer):
     fund_pay_type: str
     groups: dict[str, AssistanceGroup]
     exclude_out_of_region_without_referral: bool = False

@@ -56,6 +56,11 @@ class TiltRule:
     admdvs: str | None
 
 
+def applies(layer, category: str) -> bool:
+    """Does a yearly layer cover this benefit category?"""
+    return layer.benefits is None or category in layer.benefits
+
+
 @dataclass(frozen=True, slots=True)
 class CriticalRule:
     fund_pay_type: str
@@ -64,6 +69,7 @@ class CriticalRule:
     special_groups: frozenset[str]
     special_factor: Fraction
     special_add: Fraction
+    benefits: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ class SimpleLayer:
     ratio: Fraction
     rule: CumulativeRule
     line_flag: str = "all"
+    benefits: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,7 @@ class AssistanceRule:
     groups: dict[str, CumulativeRule]
     ratios: dict[str, Fraction]
     exclude_out_of_region_without_referral: bool
+    benefits: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +122,10 @@ def _bands(layer, add: Fraction = Fraction(0)) -> tuple[BandRule, ...]:
     return tuple(BandRule(_fen(b.upto), min(Fraction(b.ratio) + add, Fraction(1))) for b in layer.bands)
 
 
+def _benefits(layer) -> frozenset[str] | None:
+    return None if layer.benefits is None else frozenset(layer.benefits)
+
+
 def _compile_scheme(scheme) -> CompiledScheme:
     basic = scheme.basic
     benefits = {
@@ -144,17 +156,17 @@ def _compile_scheme(scheme) -> CompiledScheme:
                 _bands(ci, add),
                 _fen(ci.cap) if sg.capped else None,
             )
-        critical = CriticalRule(ci.fund_pay_type, normal, special, groups, factor, add)
+        critical = CriticalRule(ci.fund_pay_type, normal, special, groups, factor, add, _benefits(ci))
     large = None
     if scheme.large_amount is not None:
         la = scheme.large_amount
         ratio = Fraction(la.ratio)
-        large = SimpleLayer(la.fund_pay_type, ratio, CumulativeRule(0, (BandRule(None, ratio),), _fen(la.cap)))
+        large = SimpleLayer(la.fund_pay_type, ratio, CumulativeRule(0, (BandRule(None, ratio),), _fen(la.cap)), "all", _benefits(la))
     civil = None
     if scheme.civil_servant is not None:
         cs = scheme.civil_servant
         ratio = Fraction(cs.ratio)
-        civil = SimpleLayer(cs.fund_pay_type, ratio, CumulativeRule(0, (BandRule(None, ratio),), _fen(cs.cap)), cs.line_flag)
+        civil = SimpleLayer(cs.fund_pay_type, ratio, CumulativeRule(0, (BandRule(None, ratio),), _fen(cs.cap)), cs.line_flag, _benefits(cs))
     assistance = None
     if scheme.assistance is not None:
         a = scheme.assistance
@@ -163,6 +175,7 @@ def _compile_scheme(scheme) -> CompiledScheme:
             {g: CumulativeRule(_fen(p.deductible) or 0, (BandRule(None, Fraction(p.ratio)),), _fen(p.cap)) for g, p in a.groups.items()},
             {g: Fraction(p.ratio) for g, p in a.groups.items()},
             a.exclude_out_of_region_without_referral,
+            _benefits(a),
         )
     return CompiledScheme(
         basic.fund_pay_type, _fen(basic.cap), benefits, Fraction(basic.out_of_region_unfiled_reduction), tilts,

@@ -17,7 +17,7 @@ from fractions import Fraction
 from yibao.money import Exact, fmt_exact_yuan, fmt_percent, fmt_yuan, round_half_up
 from yibao.policy.schema import ResolvedPolicy
 
-from .compiled import BenefitRule, CompiledPolicy, CompiledScheme, compile_policy, level_value
+from .compiled import BenefitRule, CompiledPolicy, CompiledScheme, applies, compile_policy, level_value
 from .layers import CumulativeRule, describe_bands, mul_round, run_cumulative
 from .model import ASSISTANCE_NAMES, LEVEL_NAMES, Claim, FundRow, SettlementResult, StateDelta, Totals, YearState
 
@@ -109,13 +109,13 @@ def settle(claim: Claim, policy: ResolvedPolicy, state: YearState) -> Settlement
         if category == "inpatient":
             admissions = 1
         dedc, pool_prop, hifp_cut = _basic(chain, scheme.benefits[category], category)
-        if scheme.critical is not None:
+        if scheme.critical is not None and applies(scheme.critical, category):
             _critical_illness(chain)
-        if scheme.large is not None:
+        if scheme.large is not None and applies(scheme.large, category):
             _large_amount(chain, dedc, pool_prop, hifp_cut)
-        if scheme.civil is not None and person.cvlserv:
+        if scheme.civil is not None and person.cvlserv and applies(scheme.civil, category):
             _civil_servant(chain)
-        if scheme.assistance is not None:
+        if scheme.assistance is not None and applies(scheme.assistance, category):
             _assistance(chain)
     return _finish(chain, category, dedc, pool_prop, admissions)
 

@@ -101,7 +101,22 @@ def run_cumulative(rule: CumulativeRule, base_before: Exact, base_added: Exact, 
     return LayerStep(base_before, base_after, due, remaining, min(due, remaining))
 
 
+_described: dict[int, tuple[CumulativeRule, str]] = {}
+
+
 def describe_bands(rule: CumulativeRule) -> str:
+    """The rule in words (remembered per rule: rules live as long as their compiled policy)."""
+    hit = _described.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    text = _describe_bands(rule)
+    if len(_described) > 10_000:
+        _described.clear()
+    _described[id(rule)] = (rule, text)
+    return text
+
+
+def _describe_bands(rule: CumulativeRule) -> str:
     """'起付线15000.00元；0–50000元 60%，50000–100000元 70%，100000元以上 80%'."""
     parts = []
     start = 0

@@ -66,9 +66,19 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - exercised by every test
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers (see ``reading``) take none: in WAL mode
+        # they see the last committed state and never wait for a writer.
+        if connection.get_execution_options().get("yibao_readonly"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def reading(engine: Engine):
+    """A connection for reading only (no write lock on SQLite). Use as ``with reading(e) as conn``."""
+    return engine.connect().execution_options(yibao_readonly=True)
 
 
 def create_all(engine: Engine) -> None:

@@ -8,6 +8,7 @@ migrations (``yibao db upgrade``) create and evolve them.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -306,6 +308,7 @@ filings = Table(
     Column("status", String(12), nullable=False, default="valid"),
     Column("fixmedins_code", String(30)),
     Column("msgid", String(40)),
+    Column("detail", Text),  # the filing's other fields as JSON (2503/2505: tel, addr, names, memo …)
 )
 
 sign_ins = Table(
@@ -334,6 +337,230 @@ request_log = Table(
     Column("ref_id", String(30)),  # the business object it made (mdtrt_id, setl_id …)
     PrimaryKeyConstraint("fixmedins_code", "msgid"),
 )
+
+# ── the HTTP gateway, files and the bureau API ────────────────────────────────────────────────
+
+# Access keys of the service gateway (chs-interface.md §1.3): one or more per institution. The
+# secret is kept because the gateway must recompute HMACs with it.
+gateway_keys = Table(
+    "gateway_keys",
+    metadata,
+    Column("access_key", String(64), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("fixmedins_code", String(30), nullable=False, index=True),
+    Column("algorithm", String(12), nullable=False, default="HMAC-SHA1"),  # HMAC-SHA1 | HMAC-SM3
+    Column("sm2_public_key", String(200)),  # when set, the body must carry an SM2 signature
+    Column("status", String(12), nullable=False, default="active"),  # active | revoked
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+# Files moved by 9101 (upload) and 9102 (download): institutions' uploads, 3202 result files and
+# catalogue downloads (owner 'plc').
+interface_files = Table(
+    "interface_files",
+    metadata,
+    Column("file_qury_no", String(30), primary_key=True),
+    Column("owner", String(30), nullable=False),  # a fixmedins_code, or 'plc' for public files
+    Column("filename", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # upload | reconcile_result | catalogue
+    Column("infno", String(6)),
+    Column("content", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data_cnt", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("dld_endtime", DateTime, nullable=False),
+    Index("ix_interface_files_owner", "owner", "created_at"),
+)
+
+# Code lists other than the insurance catalogue, served by the catalogue downloads: diseases
+# (1307), operations (1308), 门慢门特 diseases (1309), 按病种付费 (1310), 日间手术 (1311),
+# tumour morphology (1313), TCM diseases (1314) and syndromes (1315).
+code_lists = Table(
+    "code_lists",
+    metadata,
+    Column("list_kind", String(20), nullable=False),
+    Column("code", String(50), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("ver", String(20), nullable=False, default="0"),
+    Column("begndate", Date),
+    Column("enddate", Date),
+    Column("vali_flag", String(3), nullable=False, default="1"),
+    Column("memo", String(500)),
+    PrimaryKeyConstraint("list_kind", "code"),
+)
+
+# Users of the bureau's REST API. Roles: agent 经办, supervisor 监管, fund 基金, admin 管理员.
+api_users = Table(
+    "api_users",
+    metadata,
+    Column("username", String(50), primary_key=True),
+    Column("display_name", String(50), nullable=False, default=""),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(12), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
+)
+
+# ── fund operations (yibao.fund, issue 7): ledger, derived contributions, monthly aggregates ──
+# Appended by the fund branch; created by migration 0004_fund. Money columns are integer fen.
+
+# The chart of accounts: per fund (fund_pay_type), its bank, payable, opening balance, income
+# and expense accounts (codes like '390100.inc.subsidy').
+fund_accounts = Table(
+    "fund_accounts",
+    metadata,
+    Column("acct_code", String(40), primary_key=True),
+    Column("acct_name", String(100), nullable=False),
+    Column("acct_type", String(12), nullable=False),  # asset | liability | net_asset | income | expense
+    Column("fund_pay_type", String(10), nullable=False),
+)
+
+# The journal: one row is one debit/credit pair of one entry (凭证); an entry has one or more
+# rows. A reversal is posted in red ink: the same accounts with the amount negated.
+fund_journal = Table(
+    "fund_journal",
+    metadata,
+    Column("jnl_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry_id", String(80), nullable=False),
+    Column("entry_date", Date, nullable=False),
+    Column("period", String(7), nullable=False),  # YYYY-MM of entry_date
+    Column("dr_acct", String(40), nullable=False),
+    Column("cr_acct", String(40), nullable=False),
+    Column("amount", Money, nullable=False),
+    # opening | contribution | settlement | void | recovery | clearing
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(80), nullable=False),
+    Column("leg", String(40), nullable=False),
+    Column("fixmedins_code", String(30)),
+    Column("memo", String(200)),
+    Column("posted_at", DateTime, nullable=False),
+    UniqueConstraint("source_type", "source_id", "leg"),
+    Index("ix_fund_journal_period", "period"),
+)
+
+# Contributions derived from enrollment (the platform has no contribution records): one row per
+# period × group of payers × item, with the head count and the amount per head.
+fund_contributions = Table(
+    "fund_contributions",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("payer_group", String(12), nullable=False),  # '' | cvlserv | tekun | dibao | poverty | low_income
+    Column("item", String(20), nullable=False),
+    Column("fund_pay_type", String(10), nullable=False),
+    Column("psn_cnt", Integer, nullable=False),
+    Column("unit_amount", Money, nullable=False),  # per head for the period
+    Column("amount", Money, nullable=False),
+    Column("basis", String(300), nullable=False),  # how the amount per head was worked out
+    PrimaryKeyConstraint("period", "insutype", "psn_type", "insu_admdvs", "payer_group", "item"),
+)
+
+# Monthly aggregates, recomputed by `yibao fund post` for the months it touched.
+fund_month_acct = Table(
+    "fund_month_acct",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("acct_code", String(40), nullable=False),
+    Column("debit", Money, nullable=False),
+    Column("credit", Money, nullable=False),
+    PrimaryKeyConstraint("period", "acct_code"),
+)
+
+fund_month_setl = Table(
+    "fund_month_setl",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("medins_lv", String(12), nullable=False),
+    Column("med_type", String(6), nullable=False),
+    Column("in_region", String(1), nullable=False),  # '1' | '0'
+    Column("assistance", String(12), nullable=False),  # '' when none
+    Column("setl_cnt", Integer, nullable=False),  # settlements − reversals (人次)
+    Column("row_cnt", Integer, nullable=False),  # settlement rows summed (to notice later changes)
+    Column("medfee_sumamt", Money, nullable=False),
+    Column("fulamt_ownpay_amt", Money, nullable=False),
+    Column("overlmt_selfpay", Money, nullable=False),
+    Column("preselfpay_amt", Money, nullable=False),
+    Column("inscp_scp_amt", Money, nullable=False),
+    Column("act_pay_dedc", Money, nullable=False),
+    Column("hifp_pay", Money, nullable=False),
+    Column("hifmi_pay", Money, nullable=False),
+    Column("hifob_pay", Money, nullable=False),
+    Column("cvlserv_pay", Money, nullable=False),
+    Column("maf_pay", Money, nullable=False),
+    Column("fund_pay_sumamt", Money, nullable=False),
+    Column("acct_pay", Money, nullable=False),
+    Column("psn_cash_pay", Money, nullable=False),
+    PrimaryKeyConstraint("period", "insutype", "psn_type", "medins_lv", "med_type", "in_region", "assistance"),
+)
+
+# Distinct persons with a valid settlement in the month ('*' = all), by scheme and category.
+fund_month_persons = Table(
+    "fund_month_persons",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("psn_cnt", Integer, nullable=False),
+    PrimaryKeyConstraint("period", "insutype", "category"),
+)
+
+fund_month_hosp = Table(
+    "fund_month_hosp",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("fixmedins_code", String(30), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("setl_cnt", Integer, nullable=False),
+    Column("medfee_sumamt", Money, nullable=False),
+    Column("fund_pay_sumamt", Money, nullable=False),
+    PrimaryKeyConstraint("period", "fixmedins_code", "insutype", "category"),
+)
+
+fund_month_dise = Table(
+    "fund_month_dise",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("dise_codg", String(30), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("setl_cnt", Integer, nullable=False),
+    Column("medfee_sumamt", Money, nullable=False),
+    Column("fund_pay_sumamt", Money, nullable=False),
+    PrimaryKeyConstraint("period", "dise_codg", "insutype", "category"),
+)
+
+# Persons insured on the last day of the month.
+fund_month_enrol = Table(
+    "fund_month_enrol",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("insutype", String(6), nullable=False),
+    Column("psn_type", String(6), nullable=False),
+    Column("assistance", String(12), nullable=False),
+    Column("psn_cnt", Integer, nullable=False),
+    PrimaryKeyConstraint("period", "insutype", "psn_type", "assistance"),
+)
+
+# Settlements paid by DRG or DIP, imported from `yibao drg pay` / `yibao dip clear` cases.csv.
+fund_payment_cases = Table(
+    "fund_payment_cases",
+    metadata,
+    Column("setl_id", String(30), primary_key=True),
+    Column("method", String(6), nullable=False),  # drg | dip
+    Column("group_code", String(30)),
+    Column("case_kind", String(20), nullable=False),  # normal | low | high | ffs…
+    Column("paid_by_group", Boolean, nullable=False),
+    Column("source", String(300)),
+)
+
+# ── end of the fund block ─────────────────────────────────────────────────────────────────────
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import partial
 
 from ..platform import Transaction
-from . import fees, misc, settle, visits
+from . import catalogue, dictionary, fees, files, filings, misc, prereview, reconcile, settle, visits
+from ..catalogues import CATALOGUE_FILES, CODE_LIST_FILES
 
 
 def _tx(infno: str, name: str, handler, mutates: bool, pharmacy: bool = False) -> tuple[str, Transaction]:
@@ -41,5 +42,23 @@ TRANSACTIONS: dict[str, Transaction] = dict(
         _tx("2502", "转院备案撤销", misc.cancel_filing, True),
         _tx("2601", "冲正交易", settle.technical_reversal, True, True),
         _tx("3201", "医药机构费用结算对总账", misc.reconcile_totals, False, True),
+        # catalogues, dictionaries, filings, pre-review, detail reconciliation and files
+        *[_tx(infno, name + "下载", catalogue.download, True, True) for infno, (name, _) in {**CATALOGUE_FILES, **CODE_LIST_FILES}.items()],
+        _tx("1304", "民族药品目录查询", catalogue.query_ethnic, False, True),
+        _tx("1312", "医保目录信息查询", catalogue.query_catalogue, False, True),
+        _tx("1316", "医疗目录与医保目录匹配信息查询", catalogue.query_match, False, True),
+        _tx("1317", "医药机构目录匹配信息查询", catalogue.query_institution_match, False, True),
+        _tx("1318", "医保目录限价信息查询", catalogue.query_price_caps, False, True),
+        _tx("1319", "医保目录先自付比例信息查询", catalogue.query_selfpay, False, True),
+        _tx("1901", "字典表查询", dictionary.query, False, True),
+        _tx("2503", "人员慢特病备案", filings.file_chronic, True),
+        _tx("2504", "人员慢特病备案撤销", filings.withdraw_chronic, True),
+        _tx("2505", "人员定点备案", filings.file_designated, True),
+        _tx("2506", "人员定点备案撤销", filings.withdraw_designated, True),
+        _tx("3101", "明细审核事前分析服务", prereview.review, False),
+        _tx("3102", "明细审核事中分析服务", prereview.review, False),
+        _tx("3202", "医药机构费用结算对明细账", reconcile.reconcile_details, True, True),
+        _tx("9101", "文件上传", files.upload, True, True),
+        _tx("9102", "文件下载", files.download, False, True),
     ]
 )

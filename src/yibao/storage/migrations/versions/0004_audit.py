@@ -1,9 +1,10 @@
 """audit: rule library, knowledge, pharmacy stock, findings and reviews (yibao.audit)
 
-NOTE: down_revision is 0001 on the audit branch; re-chain after 0002 at merge.
+Written as 0003_audit after 0001 on the audit branch; re-chained after 0003 (fund) when main was
+merged into audit.
 
-Revision ID: 0003_audit
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22 16:53:57.725796
 """
 from alembic import op
@@ -11,8 +12,8 @@ import sqlalchemy as sa
 import yibao.storage.types
 
 
-revision = '0003_audit'
-down_revision = '0001'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

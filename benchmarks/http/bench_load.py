@@ -1,0 +1,299 @@
+"""Load benchmark of the interface over HTTP: 20-line inpatient claims settled end to end.
+
+    python benchmarks/http/bench_load.py --claims 6000 --workers 2                   # SQLite
+    python benchmarks/http/bench_load.py --claims 6000 --workers 2 \\
+        --database-url postgresql://postgres@127.0.0.1:5432/yibao_bench               # PostgreSQL
+
+What it does:
+  1. builds the seeded workload of ``benchmarks/settlement/workload.py`` (persons, institutions,
+     catalogue, 20-line claims), loads it into a fresh database and issues one gateway key per
+     institution;
+  2. admits every claim's patient (2401, in process: admissions are not what is measured);
+  3. starts ``yibao serve --workers N`` as a subprocess on a free loopback port;
+  4. saturation: C keep-alive connections each send, for one claim after another, 2301 (the 20
+     fee lines) then 2304 (the settlement), signed with the gateway headers (HMAC-SHA1);
+  5. paced: the same at 80 % of the measured saturation rate (open loop, fixed arrival times),
+     for the latencies a hospital sees when the platform is busy but not overloaded.
+It reports settlements/s (one settlement = 2301 + 2304) and p50/p99 latency of the settlement
+(both requests) and of each request. The load client is a small asyncio HTTP/1.1 client (no
+third-party HTTP library) so that it takes as little of the shared CPU as possible; it runs on
+the same machine as the server. Every answer is checked (infcode 0), and the number of settlements
+in the database is compared with the number sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import simplejson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "settlement"))
+
+from workload import build  # noqa: E402
+
+from yibao.interface.gateway import signed_headers  # noqa: E402
+
+
+def prepare(args, url: str):
+    from sqlalchemy import text
+
+    from yibao.interface import Platform
+    from yibao.interface.client import InProcess, InterfaceClient
+    from yibao.interface.gateway import issue_key
+    from yibao.registry import store
+    from yibao.storage import db
+
+    work = build(args.claims, args.persons, seed=args.seed)
+    engine = db.make_engine(url)
+    db.create_all(engine)
+    db.reset(engine)
+    with engine.begin() as conn:
+        store.upsert_catalogue(conn, work.catalogue)
+        store.upsert_institutions(conn, work.institutions)
+        store.upsert_persons(conn, [
+            store.PersonRecord(p["psn_no"], p["certno"], p["psn_name"], p["gend"], p["brdy"], p["insutype"], p["psn_type"],
+                               p["insu_admdvs"], p["assistance"], p["cvlserv"], p["acct_balc"])
+            for p in work.persons
+        ])
+        keys = {i["fixmedins_code"]: issue_key(conn, i["fixmedins_code"]) for i in work.institutions}
+    platform = Platform(engine)
+    persons = {p["psn_no"]: p for p in work.persons}
+    claims = []
+    clients: dict[str, InterfaceClient] = {}
+    started = time.perf_counter()
+    for n, c in enumerate(work.claims):
+        code = c["fixmedins_code"]
+        when = dt.datetime.combine(c["date"], dt.time(10, 0))
+        client = clients.setdefault(code, InterfaceClient(InProcess(platform), code))
+        client.clock = lambda when=when: when
+        p = persons[c["psn_no"]]
+        mdtrt_id = client.admit(psn_no=p["psn_no"], insutype=p["insutype"], med_type="21",
+                                begntime=f"{c['date'] - dt.timedelta(days=3)} 08:00:00", ipt_no=f"B{n}")
+        lines = client.fee_lines(mdtrt_id, p["psn_no"], c["lines"])
+        total = sum((pric * cnt for _, pric, cnt in c["lines"]), start=0)
+        claims.append({"code": code, "when": when, "mdtrt_id": mdtrt_id, "lines": lines,
+                       "settle": client.settle_data(mdtrt_id, p["psn_no"], p["insutype"], str(total))})
+    print(f"  prepared {len(claims):,} admissions in {time.perf_counter() - started:.0f} s", flush=True)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    engine.dispose()
+    return claims, keys
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that posts envelopes and reads JSON answers."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, envelope: dict, key) -> dict:
+        body = simplejson.dumps(envelope, ensure_ascii=False, separators=(",", ":"), use_decimal=True).encode()
+        headers = signed_headers(envelope["infno"], access_key=key.access_key, secret=key.secret)
+        head = (f"POST /fsi/api/callService HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json; charset=utf-8\r\n"
+                f"Content-Length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length)
+        if b" 200 " not in status_line:
+            raise RuntimeError(f"HTTP {status_line!r}: {payload[:200]!r}")
+        return simplejson.loads(payload, use_decimal=True)
+
+
+def envelope(infno: str, claim: dict, payload: dict, seq: int) -> dict:
+    when = claim["when"]
+    return {"infno": infno, "msgid": f"{claim['code']}{when:%Y%m%d%H%M%S}{seq:04d}{infno}"[:40], "mdtrtarea_admvs": "",
+            "insuplc_admdvs": "", "recer_sys_code": "YBXT", "infver": "1.0.0", "opter_type": "1", "opter": "0001",
+            "opter_name": "收费员", "inf_time": when.strftime("%Y-%m-%d %H:%M:%S"), "fixmedins_code": claim["code"],
+            "fixmedins_name": "", "sign_no": "", "input": payload}
+
+
+async def settle_one(conn: Connection, claim: dict, n: int, keys, request_ms: list) -> float:
+    key = keys[claim["code"]]
+    t0 = time.perf_counter()
+    up = await conn.post(envelope("2301", claim, {"feedetail": claim["lines"]}, n), key)
+    t1 = time.perf_counter()
+    done = await conn.post(envelope("2304", claim, {"data": claim["settle"]}, n), key)
+    t2 = time.perf_counter()
+    if up.get("infcode") != 0 or done.get("infcode") != 0:
+        raise RuntimeError(f"claim {n} refused: {up.get('err_msg') or done.get('err_msg')}")
+    request_ms.extend(((t1 - t0) * 1000, (t2 - t1) * 1000))
+    return (t2 - t0) * 1000
+
+
+async def saturate(host, port, claims, keys, connections: int) -> dict:
+    queue = list(enumerate(claims))
+    queue.reverse()
+    settle_ms: list[float] = []
+    request_ms: list[float] = []
+
+    async def worker():
+        conn = Connection(host, port)
+        await conn.open()
+        while queue:
+            n, claim = queue.pop()
+            settle_ms.append(await settle_one(conn, claim, n, keys, request_ms))
+        conn.writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - start
+    return {"count": len(settle_ms), "rate": len(settle_ms) / elapsed, "settle": settle_ms, "request": request_ms, "elapsed": elapsed}
+
+
+async def paced(host, port, claims, keys, rate: float, connections: int, offset: int) -> dict:
+    """Open loop: claim i starts at start + i/rate on a free connection (latency counts from its
+    scheduled start, so queueing behind a busy connection is included)."""
+    pool: asyncio.Queue = asyncio.Queue()
+    for _ in range(connections):
+        conn = Connection(host, port)
+        await conn.open()
+        pool.put_nowait(conn)
+    settle_ms: list[float] = []
+    request_ms: list[float] = []
+    start = time.perf_counter() + 0.05
+    late = 0
+
+    async def one(i, claim):
+        nonlocal late
+        due = start + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        conn = await pool.get()
+        waited = (time.perf_counter() - due) * 1000
+        if waited > 1:
+            late += 1
+        ms = await settle_one(conn, claim, offset + i, keys, request_ms)
+        settle_ms.append(ms + max(waited, 0.0))
+        pool.put_nowait(conn)
+
+    await asyncio.gather(*(one(i, c) for i, c in enumerate(claims)))
+    elapsed = time.perf_counter() - start
+    return {"count": len(settle_ms), "rate": len(settle_ms) / elapsed, "settle": settle_ms, "request": request_ms, "late": late}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def cpu_seconds(root: int, *, postgres: bool) -> float:
+    """CPU time (user + system) of the server process, its workers and, on PostgreSQL, every
+    postgres process: settlements per server CPU-second do not depend on what else the shared
+    machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid, ppid = int(entry), int(fields[1])
+        if pid == root or ppid == root or (postgres and comm == "postgres"):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=int, default=6000, help="claims in all (saturation uses 2/3, paced 1/3)")
+    parser.add_argument("--persons", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (yibao serve --workers)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent client connections")
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--pace", type=float, default=0.8, help="paced phase: this fraction of the saturation rate")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
+    url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"{backend}, {args.workers} server worker(s), {args.connections} client connections, {os.cpu_count()} CPUs shared "
+          f"by server and client", flush=True)
+    claims, keys = prepare(args, url)
+    port = free_port()
+    env = dict(os.environ, YIBAO_API_SECRET="bench-secret-0123456789abcdef0123456789")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "yibao.cli", "serve", "--port", str(port), "--workers", str(args.workers),
+         "--database-url", url, "--data-dir", str(tmp)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("server did not start: " + (server.stderr.read().decode()[-2000:] if server.poll() is not None else ""))
+                time.sleep(0.2)
+        time.sleep(1.0 * args.workers)  # let every worker import and warm up
+        split = len(claims) * 2 // 3
+        warm = min(200, split // 10)
+        asyncio.run(saturate("127.0.0.1", port, claims[:warm], keys, args.connections))  # caches, connection pools
+        cpu0 = cpu_seconds(server.pid, postgres=backend == "PostgreSQL")
+        sat = asyncio.run(saturate("127.0.0.1", port, claims[warm:split], keys, args.connections))
+        cpu = cpu_seconds(server.pid, postgres=backend == "PostgreSQL") - cpu0
+        print(f"load average (1 min): {os.getloadavg()[0]:.2f}; server{' + PostgreSQL' if backend == 'PostgreSQL' else ''} CPU "
+              f"{cpu:.1f} s for {sat['count']:,} settlements = {sat['count'] / cpu:,.0f} settlements per server CPU-second")
+        print(f"saturation: {sat['rate']:,.0f} settlements/s ({sat['count']:,} settlements = {2 * sat['count']:,} requests "
+              f"in {sat['elapsed']:.1f} s); settlement p50 {pct(sat['settle'], 50):.1f} ms p99 {pct(sat['settle'], 99):.1f} ms; "
+              f"request p50 {pct(sat['request'], 50):.1f} ms p99 {pct(sat['request'], 99):.1f} ms", flush=True)
+        target = args.pace * sat["rate"]
+        pace = asyncio.run(paced("127.0.0.1", port, claims[split:], keys, target, args.connections, split))
+        print(f"paced at {args.pace:.0%} ({target:,.0f}/s offered, {pace['rate']:,.0f}/s achieved, {pace['count']:,} settlements): "
+              f"settlement p50 {pct(pace['settle'], 50):.1f} ms p99 {pct(pace['settle'], 99):.1f} ms; "
+              f"request p50 {pct(pace['request'], 50):.1f} ms p99 {pct(pace['request'], 99):.1f} ms; "
+              f"{pace['late']} started >1 ms late", flush=True)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    from sqlalchemy import func, select
+
+    from yibao.storage import db
+    from yibao.storage import schema as s
+
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(s.settlements)).scalar_one()
+    print(f"check: {stored:,} settlements stored for {len(claims):,} claims sent", flush=True)
+    if stored != len(claims):
+        raise SystemExit("settlement count does not match")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""The national interface over HTTP (FastAPI + uvicorn), and the bureau's REST API under /api.
+
+``POST /fsi/api/callService`` takes a request envelope (``application/json`` or
+``text/plain; charset=utf-8``) and answers the response envelope as compact UTF-8 JSON with
+exact decimals. The service gateway (§1.3) checks the ``_api_*`` headers first and turns bad
+ones away with HTTP 401 ``{"code":401,"message":…}``; everything after that is answered with
+HTTP 200 and ``infcode`` 0 or −1 — a malformed, oversized or wrongly typed body included.
+``9102`` 文件下载 answers the ZIP itself. ``/fsi/api/fileupload/upload`` and ``…/download``
+take the same envelopes with a larger body limit for 9101 file uploads.
+
+Run it with ``yibao serve``; tests build the app with ``create_app(engine)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import gc
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import simplejson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from .accesslog import AccessLog, person_hint
+from .envelope import failure
+from .gateway import Gateway, GatewayRefusal
+from .platform import Platform
+
+log = logging.getLogger("yibao.interface.server")
+
+INPUT_MAX_CHARS = 40_000  # §1.1: input ≤ 40000 characters
+CALL_BODY_MAX = 256 * 1024  # bytes: 40000 Chinese characters are 120 KB in UTF-8, plus the envelope
+UPLOAD_BODY_MAX = 16 * 1024 * 1024  # bytes, for 9101 uploads through /fsi/api/fileupload/upload
+ACCEPTED_TYPES = ("application/json", "text/plain")
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def dumps(value: Any) -> bytes:
+    return simplejson.dumps(value, ensure_ascii=False, separators=(",", ":"), use_decimal=True).encode("utf-8")
+
+
+class BodyError(Exception):
+    """The HTTP body cannot be read as an envelope: answered as infcode −1."""
+
+
+class InterfaceService:
+    """What one worker process holds: the platform, the gateway and the access log."""
+
+    def __init__(self, engine: Engine, *, auth: bool = True, data_dir: Path | None = None,
+                 platform: Platform | None = None, access_log: AccessLog | None = None, log_per_process: bool = False) -> None:
+        self.engine = engine
+        self.platform = platform or Platform(engine)
+        self.auth = auth
+        self.gateway = Gateway(engine)
+        if access_log is None:
+            # Several worker processes must not rotate one file: each then keeps its own.
+            name = f"interface-access-{os.getpid()}.log" if log_per_process else "interface-access.log"
+            path = (data_dir / "logs" / name) if data_dir is not None else None
+            access_log = AccessLog(path)
+        self.access_log = access_log
+        # SQLite takes one writer at a time (BEGIN IMMEDIATE); threads that collide wait in
+        # SQLite's busy handler, which sleeps up to 100 ms at a time. Queue this process's
+        # writers on one thread instead: same throughput, no sleeping.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-sqlite-writer") \
+            if engine.dialect.name == "sqlite" else None
+
+    async def _call(self, envelope: Any) -> dict[str, Any]:
+        if self._writer is not None and isinstance(envelope, dict):
+            tx = self.platform.transactions.get(str(envelope.get("infno", "")).strip())
+            if tx is not None and tx.mutates:
+                return await asyncio.get_running_loop().run_in_executor(self._writer, self.platform.call, envelope)
+        return await run_in_threadpool(self.platform.call, envelope)
+
+    async def handle(self, request: Request, *, body_max: int) -> Response:
+        started = time.perf_counter()
+        received = dt.datetime.now()
+        api_name = request.headers.get("_api_name", "")
+        entry: dict[str, Any] = {"time": received.isoformat(timespec="milliseconds"), "path": request.url.path,
+                                 "client": request.client.host if request.client else "", "api_name": api_name[:10]}
+        key = None
+        try:
+            if self.auth:
+                key = self.gateway.check(request.headers)
+                entry["access_key"] = key.access_key
+            envelope, raw_len = await self._read_envelope(request, body_max)
+            if isinstance(envelope, dict):
+                entry.update(msgid=str(envelope.get("msgid", ""))[:40], infno=str(envelope.get("infno", ""))[:10],
+                             fixmedins_code=str(envelope.get("fixmedins_code", ""))[:30], **person_hint(envelope))
+            if key is not None:
+                self.gateway.check_envelope(key, envelope, api_name.strip())
+            if isinstance(envelope, dict) and raw_len > INPUT_MAX_CHARS and str(envelope.get("infno")) != "9101":
+                inp = envelope.get("input")
+                size = len(inp) if isinstance(inp, str) else len(simplejson.dumps(inp, ensure_ascii=False, use_decimal=True))
+                if size > INPUT_MAX_CHARS:
+                    raise BodyError(f"交易输入 input 长度 {size} 个字符，超过 {INPUT_MAX_CHARS} 个字符的上限；请分批上传")
+            answer = await self._call(envelope)
+            response = self._respond(answer)
+            status = response.status_code
+            entry.update(infcode=answer.get("infcode"), err_msg=answer.get("err_msg", ""))
+        except GatewayRefusal as refusal:
+            status = 401
+            entry.update(infcode=None, err_msg=refusal.message)
+            response = Response(dumps(refusal.body()), status_code=401, media_type=JSON_TYPE)
+        except BodyError as exc:
+            answer = failure(str(exc), admvs="", received=received, now=dt.datetime.now())
+            status = 200
+            entry.update(infcode=-1, err_msg=str(exc))
+            response = Response(dumps(answer), media_type=JSON_TYPE)
+        except Exception:  # noqa: BLE001 - never a 500 for the hospital's system
+            log.exception("unexpected error answering %s", request.url.path)
+            message = "平台内部错误，请求未处理（未保存任何数据），请稍后重试"
+            answer = failure(message, admvs="", received=received, now=dt.datetime.now())
+            status = 200
+            entry.update(infcode=-1, err_msg=message)
+            response = Response(dumps(answer), media_type=JSON_TYPE)
+        entry.update(status=status, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+        self.access_log.record(**entry)
+        return response
+
+    async def _read_envelope(self, request: Request, body_max: int) -> tuple[Any, int]:
+        content_type = request.headers.get("content-type", "application/json")
+        media, _, params = content_type.partition(";")
+        media = media.strip().lower()
+        if media and media not in ACCEPTED_TYPES:
+            raise BodyError(f"不支持的 Content-Type {media[:60]}；请使用 application/json 或 text/plain; charset=utf-8")
+        charset = "utf-8"
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset":
+                charset = value.strip().strip('"').lower()
+        if charset not in ("utf-8", "utf8"):
+            raise BodyError(f"不支持的字符集 {charset[:20]}；请求体须为 UTF-8 编码")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > body_max:
+            raise BodyError(f"请求体 {int(declared)} 字节，超过上限 {body_max} 字节")
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > body_max:
+                raise BodyError(f"请求体超过上限 {body_max} 字节")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if not body.strip():
+            raise BodyError("请求体为空；请发送 JSON 格式的请求报文")
+        try:
+            text_body = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BodyError(f"请求体不是有效的 UTF-8 编码（第 {exc.start} 字节）") from None
+        try:
+            envelope = simplejson.loads(text_body, use_decimal=True)
+        except simplejson.JSONDecodeError as exc:
+            raise BodyError(f"请求报文不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}") from None
+        except RecursionError:
+            raise BodyError("请求报文嵌套层数过深") from None
+        return envelope, len(text_body)
+
+    @staticmethod
+    def _respond(answer: dict[str, Any]) -> Response:
+        output = answer.get("output") or {}
+        if answer.get("infcode") == 0 and isinstance(output, dict) and isinstance(output.get("file_stream"), dict):
+            stream = output["file_stream"]
+            content = base64.b64decode(stream["content"])
+            filename = str(stream.get("filename") or "download.zip")
+            return Response(
+                content,
+                media_type="application/zip" if filename.endswith(".zip") else "application/octet-stream",
+                headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(filename)}"},
+            )
+        return Response(dumps(answer), media_type=JSON_TYPE)
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = None, api: bool = True,
+               api_secret: str | None = None, platform: Platform | None = None, log_per_process: bool = False) -> FastAPI:
+    service = InterfaceService(engine, auth=auth, data_dir=data_dir, platform=platform, log_per_process=log_per_process)
+    app = FastAPI(
+        title="yibao 医保 national interface",
+        description="定点医药机构接口（chs-interface.md）。The bureau's own API is at /api (OpenAPI at /api/openapi.json).",
+        version="1.0.0",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = service
+
+    @app.post("/fsi/api/callService", summary="national interface: one envelope in, one envelope out")
+    async def call_service(request: Request) -> Response:
+        return await service.handle(request, body_max=CALL_BODY_MAX)
+
+    @app.post("/fsi/api/fileupload/upload", summary="9101 文件上传 (larger body limit)")
+    async def file_upload(request: Request) -> Response:
+        return await service.handle(request, body_max=UPLOAD_BODY_MAX)
+
+    @app.post("/fsi/api/fileupload/download", summary="9102 文件下载")
+    async def file_download(request: Request) -> Response:
+        return await service.handle(request, body_max=CALL_BODY_MAX)
+
+    @app.get("/healthz", summary="liveness and database check")
+    async def healthz() -> Response:
+        def probe() -> bool:
+            from yibao.storage.db import reading
+
+            with reading(engine) as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+
+        try:
+            await run_in_threadpool(probe)
+        except Exception as exc:  # noqa: BLE001
+            return Response(dumps({"status": "error", "database": type(exc).__name__}), status_code=503, media_type=JSON_TYPE)
+        return Response(dumps({"status": "ok", "database": engine.dialect.name, "auth": auth}), media_type=JSON_TYPE)
+
+    if api:
+        from yibao.api.app import create_api
+
+        app.mount("/api", create_api(engine, secret=api_secret, data_dir=data_dir))
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn workers call (``yibao serve`` passes its options in the environment)."""
+    from yibao.storage import db
+
+    engine = db.make_engine(os.environ.get("YIBAO_DATABASE_URL") or None)
+    data_dir = Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data"))
+    auth = os.environ.get("YIBAO_SERVE_NO_AUTH", "") != "1"
+    app = create_app(engine, auth=auth, data_dir=data_dir, api_secret=os.environ.get("YIBAO_API_SECRET") or None,
+                     log_per_process=int(os.environ.get("YIBAO_SERVE_WORKERS", "1")) > 1)
+    app.state.service.platform.reference.catalogue()  # load the reference cache before the first request
+    # What is loaded now lives as long as the worker: keep it out of the collector's way, so that
+    # full collections stay short (they otherwise show as latency spikes under load).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -1,0 +1,163 @@
+"""The service gateway (§1.3) over HTTP: each refusal is HTTP 401 with its exact message and
+happens before any business code runs (nothing is stored); a key acts only as its institution."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import simplejson
+from sqlalchemy import func, select
+
+from httpkit import DAY, HOSPITAL, PHARMACY, TOWNSHIP, http_client
+from yibao.interface import gateway
+from yibao.interface.client import InterfaceClient
+from yibao.interface.gateway import sign, signed_headers
+from yibao.interface.http_client import GatewayRefused, HttpTransport
+from yibao.storage import schema as s
+
+
+def counts(engine):
+    with engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in s.metadata.sorted_tables}
+
+
+def post(server, envelope, headers):
+    body = simplejson.dumps(envelope, ensure_ascii=False).encode()
+    return httpx.post(server.url + "/fsi/api/callService", content=body, headers={"Content-Type": "application/json", **headers})
+
+
+def admit_envelope(hospital):
+    return hospital.envelope("2401", {"mdtrtinfo": {"psn_no": "P1", "insutype": "390", "begntime": "2020-03-01 08:00:00",
+                                                    "med_type": "21", "ipt_no": "IPX1", "atddr_no": "D1", "chfpdr_name": "医师",
+                                                    "adm_dept_codg": "A03", "adm_dept_name": "内科", "dscg_maindiag_code": "R69"},
+                                      "diseinfo": [{"diag_type": "1", "diag_srt_no": 1, "diag_code": "R69", "maindiag_flag": "1"}]})
+
+
+def test_signature_matches_the_printed_algorithm():
+    headers = {"_api_access_key": "AK", "_api_name": "1101", "_api_timestamp": "1600000000000", "_api_version": "1.0.0"}
+    import base64, hashlib, hmac
+
+    text = "_api_access_key=AK&_api_name=1101&_api_timestamp=1600000000000&_api_version=1.0.0"
+    assert gateway.string_to_sign(headers) == text
+    assert sign(headers, "SK") == base64.b64encode(hmac.new(b"SK", text.encode(), hashlib.sha1).digest()).decode()
+    assert sign(headers, "SK", "HMAC-SM3") != sign(headers, "SK")
+
+
+def test_hmac_sm3_known_answer():
+    # SM3 of "abc" is the GB/T 32905 example; HMAC is RFC 2104 over it.
+    assert gateway._sm3(b"abc").hex() == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    key, msg = b"k" * 10, b"message"
+    inner = gateway._sm3(bytes(b ^ 0x36 for b in key.ljust(64, b"\0")) + msg)
+    assert gateway.hmac_sm3(key, msg) == gateway._sm3(bytes(b ^ 0x5C for b in key.ljust(64, b"\0")) + inner)
+
+
+@pytest.mark.parametrize("case", ["missing", "unknown", "stale", "future", "bad_signature", "other_institution",
+                                  "revoked", "wrong_api_name"])
+def test_gateway_refusals(case, server, keys, hospital, world):
+    key = keys[HOSPITAL]
+    envelope = admit_envelope(hospital)
+    headers = signed_headers("2401", access_key=key.access_key, secret=key.secret)
+    expected = None
+    if case == "missing":
+        del headers["_api_timestamp"]
+        expected = "缺少服务网关的请求头：_api_timestamp"
+    elif case == "unknown":
+        headers = signed_headers("2401", access_key="AKnobody", secret="x")
+        expected = "非法用户：访问密钥 AKnobody 不存在或已吊销"
+    elif case in ("stale", "future"):
+        shift = -31 * 60 * 1000 if case == "stale" else 31 * 60 * 1000
+        headers = signed_headers("2401", access_key=key.access_key, secret=key.secret, timestamp_ms=int(time.time() * 1000) + shift)
+        expected = "签名时间戳超时：与服务器时间相差超过30分钟，请校准时钟后重新签名"
+    elif case == "bad_signature":
+        headers = signed_headers("2401", access_key=key.access_key, secret="not-the-secret")
+        expected = "签名不一致：请按 HMAC-SHA1 对 _api_access_key、_api_name、_api_timestamp、_api_version 签名"
+    elif case == "other_institution":
+        other = keys[TOWNSHIP]
+        headers = signed_headers("2401", access_key=other.access_key, secret=other.secret, algorithm=other.algorithm)
+        expected = f"非法用户：访问密钥属于 {TOWNSHIP}，不能以定点医药机构 {HOSPITAL} 的名义调用"
+    elif case == "revoked":
+        with world.begin() as conn:
+            assert gateway.revoke_key(conn, key.access_key)
+        server.app.state.service.gateway._cache.clear()
+        expected = f"非法用户：访问密钥 {key.access_key} 不存在或已吊销"
+    elif case == "wrong_api_name":
+        headers = signed_headers("1101", access_key=key.access_key, secret=key.secret)
+        expected = "签名不一致：请求头 _api_name 1101 与报文 infno 2401 不一致"
+    before = counts(world)
+    answer = post(server, envelope, headers)
+    assert answer.status_code == 401
+    assert answer.json() == {"code": 401, "message": expected}
+    assert counts(world) == before  # nothing stored, not even a request_log row
+
+
+def test_a_timestamp_inside_the_window_is_accepted(server, keys, hospital):
+    key = keys[HOSPITAL]
+    headers = signed_headers("1101", access_key=key.access_key, secret=key.secret, timestamp_ms=int(time.time() * 1000) - 29 * 60 * 1000)
+    answer = post(server, hospital.envelope("1101", {"data": {"certno": "511402198001011230"}}), headers)
+    assert answer.status_code == 200 and answer.json()["infcode"] == 0
+
+
+def test_a_pharmacy_key_only_reaches_pharmacy_transactions(server, keys):
+    pharmacy = http_client(server, keys[PHARMACY], PHARMACY)
+    assert pharmacy.call("1101", {"data": {"certno": "511402198001011230"}})["infcode"] == 0
+    refused = pharmacy.call("2401", {"mdtrtinfo": {"psn_no": "P1"}})
+    assert refused["infcode"] == -1 and refused["err_msg"] == "零售药店不能调用交易 2401（入院办理）"
+
+
+def test_an_institution_cannot_touch_another_institutions_encounter(hospital, township, world):
+    mdtrt_id = hospital.admit(psn_no="P1", insutype="390", med_type="21", begntime="2020-03-01 08:00:00")
+    before = counts(world)
+    lines = township.fee_lines(mdtrt_id, "P1", [("XA", 100, 1)])
+    answer = township.call("2301", {"feedetail": lines})
+    assert answer["infcode"] == -1 and mdtrt_id in answer["err_msg"]
+    settle = township.call("2304", {"data": township.settle_data(mdtrt_id, "P1", "390", "100.00")})
+    assert settle["infcode"] == -1
+    cancel = township.call("2404", {"data": {"mdtrt_id": mdtrt_id, "psn_no": "P1"}})
+    assert cancel["infcode"] == -1
+    assert counts(world) == before
+
+
+def test_sm2_signed_bodies(server, world, hospital):
+    private, public = gateway.sm2_keypair()
+    with world.begin() as conn:
+        key = gateway.issue_key(conn, HOSPITAL, sm2_public_key=public)
+    signed = http_client(server, key, HOSPITAL, sm2_private_key=private, sm2_public_key=public)
+    assert signed.ok("1101", {"data": {"certno": "511402198001011230"}})["baseinfo"]["psn_no"] == "P1"
+    unsigned = http_client(server, key, HOSPITAL)
+    with pytest.raises(GatewayRefused) as refused:
+        unsigned.call("1101", {"data": {"certno": "511402198001011230"}})
+    assert refused.value.body["message"] == "签名不一致：该机构须用 SM2 对 input 签名（signtype=SM2，签名值放在 cainfo）"
+    envelope = signed.transport._prepare(signed.envelope("1101", {"data": {"certno": "511402198001011230"}}))
+    envelope["input"]["data"]["certno"] = "511402198001011248"  # tampered after signing
+    answer = post(server, envelope, signed.transport.headers("1101"))
+    assert answer.status_code == 401 and answer.json()["message"] == "签名不一致：cainfo 中的 SM2 签名与 input 不符"
+
+
+def test_no_auth_mode_serves_without_headers(world, tmp_path):
+    from httpkit import LiveServer
+    from yibao.interface.server import create_app
+
+    live = LiveServer(create_app(world, auth=False, data_dir=tmp_path, api=False))
+    try:
+        client = InterfaceClient(HttpTransport(live.url), HOSPITAL, clock=lambda: DAY)
+        assert client.ok("1101", {"data": {"certno": "511402198001011230"}})["baseinfo"]["psn_no"] == "P1"
+    finally:
+        live.stop()
+
+
+def test_sm2_round_trip_for_keys_starting_with_0_or_4():
+    """gmssl strips leading 0s and 4s of a public key given to its constructor; ours must not."""
+    awkward = 0
+    for _ in range(400):
+        private, public = gateway.sm2_keypair()
+        if public[0] not in "04":
+            continue
+        awkward += 1
+        signature = gateway.sm2_sign(private, public, b'{"data":{"certno":"x"}}')
+        assert gateway.sm2_verify(public, signature, b'{"data":{"certno":"x"}}')
+        assert not gateway.sm2_verify(public, signature, b'{"data":{"certno":"y"}}')
+        if awkward == 5:
+            break
+    assert awkward == 5
