@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import generate
 from typer.testing import CliRunner
 
@@ -33,14 +34,15 @@ def test_evaluate_table_and_outliers(small_region):
     assert "机构统计异常" in res.output and "无标注的规则类型" in res.output
 
 
-def test_database_source_equals_region(engine, library, small_region, tmp_path):
+@pytest.mark.parametrize("method", ["duckdb", "driver"])
+def test_database_source_equals_region(engine, library, small_region, tmp_path, method):
     url = engine.url.render_as_string(hide_password=False)
     load(small_region, url, replace=True)
     with engine.begin() as conn:
         store.import_stock(conn, small_region)
         knowledge.import_tables(conn, library, small_region)
     out = tmp_path / "export"
-    counts = dbexport.export(engine, out)
+    counts = dbexport.export(engine, out, method=method)
     assert counts["fee_lines"] > 50_000 and counts["trace_codes"] > 1000
     with engine.connect() as conn:
         tables_db, _ = knowledge.resolve(library, conn=conn)

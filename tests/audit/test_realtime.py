@@ -126,12 +126,32 @@ def test_auditor_hook(stored, library):
     with engine.connect() as conn:
         rows = realtime.AUDITOR("during", input_3101(conn, f.mdtrt_id)["data"], Ctx(conn))
     assert any(r["rule_id"] == f.rule_id and r["vola_bhvr_type"] == "1" for r in rows)
+
+
+def test_3101_through_the_interface(stored, library):
+    """The auditor registered with the interface's hook answers a hospital's 3101 through the platform."""
+    from yibao.interface import Platform, prereview
+    from yibao.interface.client import InProcess, InterfaceClient
+
+    engine, batch_findings = stored
+    f = next(x for x in sorted(batch_findings, key=lambda x: x.subject) if x.rule_type == "age")
+    with engine.connect() as conn:
+        payload = input_3101(conn, f.mdtrt_id)
+    client = InterfaceClient(InProcess(Platform(engine)), f.fixmedins_code, mdtrtarea_admvs=f.fixmedins_code[1:7])
+    assert realtime.register_auditor() is True
     try:
-        import yibao.interface.prereview  # noqa: F401
-        hook = True
-    except ImportError:
-        hook = False
-    assert realtime.register_auditor() is hook
+        assert realtime.AUDITOR.name in prereview.auditors()
+        out = client.ok("3101", payload)
+        bad = dict(payload)
+        bad["data"] = {**payload["data"], "patient_dtos": [{**payload["data"]["patient_dtos"][0], "curr_mdtrt_id": "X"}]}
+        refused = client.call("3101", bad)
+    finally:
+        realtime.unregister_auditor()
+    assert realtime.AUDITOR.name not in prereview.auditors()
+    rows = [r for r in out["result"] if r["rule_id"] == f.rule_id]
+    assert rows and rows[0]["judge_result_detail_dtos"][0]["rx_id"] == f.feedetl_sn and "note" not in out
+    assert rows[0]["vola_amt"] == Decimal(f.amount) / 100
+    assert refused["infcode"] == -1 and "没有当前就诊 X" in refused["err_msg"]
 
 
 def test_settlement_block(stored, library, monkeypatch):

@@ -1,8 +1,10 @@
 """The platform database (SQLite or PostgreSQL) written out in the region format, for the batch engines.
 
-DuckDB's sqlite and postgres extensions cannot be fetched here, so the database is read with its own
-driver in column batches (Arrow) and written to Parquet in the layout of ``yibao synth`` regions:
-``encounters/year=Y/part-0.parquet`` … with money back in yuan decimals. Both batch engines then read the
+The database is attached to DuckDB read-only with the scanner extensions shipped on PyPI
+(:func:`yibao.storage.analytics.duck`) and each table is copied to Parquet in the layout of
+``yibao synth`` regions (``encounters/year=Y/…parquet`` …, money back in yuan decimals) in one
+``COPY`` per table. Where the scanners cannot be loaded, the database is read with its own driver in
+column batches instead (``method="driver"``; same files, slower). Both batch engines then read the
 same files. Cancelled encounters and fee lines are left out; pharmacy stock and traceability codes come
 from ``yibao audit stock import``.
 """
@@ -80,8 +82,98 @@ def _write_by_year(out: Path, name: str, conn, stmt, columns, year_col: str | No
     return n
 
 
-def export(engine: Engine, out: str | Path, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """Write the database's care, registry and stock to ``out`` in the region format; rows per table."""
+DUCK_SELECTS = {
+    "persons": """
+        select p.psn_no, p.gend, cast(p.brdy as date) as brdy, cast(p.death_date as date) as death_date,
+               cast(i.psn_insu_date as date) as psn_insu_date,
+               case when p.death_date is null then cast(i.paus_insu_date as date) end as move_out_date
+        from db.persons p
+        left join (select psn_no, psn_insu_date, paus_insu_date,
+                          row_number() over (partition by psn_no order by insutype) as k from db.insurance) i
+               on i.psn_no = p.psn_no and i.k = 1""",
+    "institutions": """
+        select fixmedins_code, case when medins_lv = 'pharmacy' then null else medins_lv end as medins_lv
+        from db.institutions""",
+    "catalogue": """
+        select med_list_codg, name as med_list_name, list_type, med_chrgitm_type, chrgitm_lv,
+               cast(pric_uplmt_amt as decimal(16, 6)) as pric_uplmt_amt, lmt_used_flag from db.catalogue""",
+    "encounters": """
+        select mdtrt_id, psn_no, fixmedins_code, insutype, med_type, cast(begntime as timestamp) as begntime,
+               cast(endtime as timestamp) as endtime, dscg_maindiag_code, dept_code as dept, dscg_way, exp_content,
+               year(cast(begntime as timestamp)) as year
+        from db.encounters where status <> 'cancelled'""",
+    "diagnoses": """
+        select d.mdtrt_id, cast(d.diag_srt_no as integer) as diag_srt_no, d.diag_code, d.maindiag_flag,
+               year(cast(e.begntime as timestamp)) as year
+        from db.diagnoses d join db.encounters e on e.mdtrt_id = d.mdtrt_id
+        where e.status <> 'cancelled' and d.inout_diag_type = '2' and d.vali_flag = '1'""",
+    "procedures": """
+        select p.mdtrt_id, cast(p.srt_no as integer) as srt_no, p.oprn_oprt_code, year(cast(e.begntime as timestamp)) as year
+        from db.procedures p join db.encounters e on e.mdtrt_id = p.mdtrt_id where e.status <> 'cancelled'""",
+    "fee_lines": """
+        select f.mdtrt_id, f.feedetl_sn, f.init_feedetl_sn, f.med_list_codg, cast(f.fee_ocur_time as timestamp) as fee_ocur_time,
+               cast(f.pric as decimal(16, 6)) as pric, cast(f.cnt as decimal(16, 4)) as cnt,
+               cast(cast(f.det_item_fee_sumamt as decimal(18, 0)) * cast(0.01 as decimal(3, 2)) as decimal(16, 2))
+                   as det_item_fee_sumamt,
+               f.bilg_dept_codg, year(cast(e.begntime as timestamp)) as year
+        from db.fee_lines f join db.encounters e on e.mdtrt_id = f.mdtrt_id
+        where e.status <> 'cancelled' and f.status <> 'cancelled'""",
+    "sales": """
+        select fixmedins_code, med_list_codg, cast(sel_time as timestamp) as sel_time, cast(cnt as decimal(16, 4)) as cnt,
+               cast(pric as decimal(16, 6)) as pric from db.audit_drug_sales""",
+    "purchases": """
+        select fixmedins_code, med_list_codg, cast(purc_date as date) as purc_date,
+               cast(purc_cnt as decimal(16, 4)) as purc_cnt from db.audit_drug_purchases""",
+    "trace_codes": "select mdtrt_id, feedetl_sn, drug_trac_codg from db.audit_trace_codes",
+}
+PARTITIONED = ("encounters", "diagnoses", "procedures", "fee_lines")
+
+
+def export(engine: Engine, out: str | Path, *, progress: Callable[[str, int], None] | None = None,
+           method: str = "auto") -> dict[str, int]:
+    """Write the database's care, registry and stock to ``out`` in the region format; rows per table.
+
+    ``method``: ``duckdb`` (the scanners), ``driver`` (SQLAlchemy in batches) or ``auto`` (DuckDB when its
+    scanner loads, else the driver)."""
+    if method in ("auto", "duckdb"):
+        try:
+            return export_duckdb(engine, out, progress=progress)
+        except Exception:  # noqa: BLE001 - a scanner that cannot load: fall back to the driver
+            if method == "duckdb":
+                raise
+    return export_driver(engine, out, progress=progress)
+
+
+def export_duckdb(engine: Engine, out: str | Path, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    from yibao.storage.analytics import duck
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda _t, _n: None)
+    con = duck(engine.url.render_as_string(hide_password=False))
+    con.execute("set preserve_insertion_order = false")
+    counts: dict[str, int] = {}
+    try:
+        for name, sql in DUCK_SELECTS.items():
+            n = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+            if name in PARTITIONED:
+                target = out / name
+                if n:
+                    con.execute(f"copy ({sql}) to '{target}' (format parquet, partition_by (year), overwrite_or_ignore true)")
+                else:
+                    (target / "year=0").mkdir(parents=True, exist_ok=True)
+                    con.execute(f"copy (select * exclude (year) from ({sql})) to '{target}/year=0/part-0.parquet' (format parquet)")
+            else:
+                con.execute(f"copy ({sql}) to '{out / name}.parquet' (format parquet)")
+            counts[name] = n
+            say(name, n)
+    finally:
+        con.close()
+    return counts
+
+
+def export_driver(engine: Engine, out: str | Path, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Write the database's care, registry and stock to ``out`` in the region format, reading it with the driver."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _t, _n: None)

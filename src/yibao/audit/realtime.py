@@ -302,20 +302,35 @@ class _Auditor:
     name = "yibao-audit"
 
     def __call__(self, scene: str, data: dict, context) -> list[dict]:
-        return evaluate_3101({"data": data}, context.conn)["result"]
+        try:
+            return evaluate_3101({"data": data}, context.conn)["result"]
+        except AuditInputError as exc:  # answered as the interface's refusal (infcode -1) with the reason
+            from yibao.interface.errors import InterfaceError
+
+            raise InterfaceError(str(exc)) from None
 
 
 AUDITOR = _Auditor()
 
 
 def register_auditor() -> bool:
-    """Register :data:`AUDITOR` with the interface's 3101/3102 hook when it is there; True when registered."""
+    """Register :data:`AUDITOR` with the interface's 3101/3102 hook (``yibao.interface.prereview``) when it
+    is there; True when registered. Call it once where the platform starts (the server's start-up);
+    ``unregister_auditor()`` undoes it."""
     try:
         from yibao.interface import prereview  # type: ignore[attr-defined]
     except ImportError:
         return False
     prereview.register(AUDITOR.name, AUDITOR)
     return True
+
+
+def unregister_auditor() -> None:
+    try:
+        from yibao.interface import prereview  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    prereview.unregister(AUDITOR.name)
 
 
 # ── before settlement ─────────────────────────────────────────────────────────────────────────
