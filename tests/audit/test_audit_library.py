@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from cases import build
+from auditcases import build
 
 from yibao.audit import batch
 from yibao.audit.library import SHIPPED_LIBRARY, LibraryError, parse_library

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from cases import CASES, build
-from handmade import Dataset
+from auditcases import CASES, build
+from auditdata import Dataset
 
 from yibao.audit import batch, knowledge, spark
 

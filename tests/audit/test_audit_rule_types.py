@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cases import CASES, build
+from auditcases import CASES, build
 
 from yibao.audit import batch
 from yibao.audit.online import evaluate

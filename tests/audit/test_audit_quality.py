@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import generate
+from auditkit import generate
 from typer.testing import CliRunner
 
 from yibao.audit import batch, dbexport, knowledge, store

@@ -6,7 +6,7 @@ data set) and returns the expected findings as ``{subject: amount in fen}`` (emp
 
 from __future__ import annotations
 
-from handmade import Dataset
+from auditdata import Dataset
 
 
 def _gender(ds: Dataset, hit: bool):
