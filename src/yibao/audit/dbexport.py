@@ -124,7 +124,12 @@ DUCK_SELECTS = {
     "purchases": """
         select fixmedins_code, med_list_codg, cast(purc_date as date) as purc_date,
                cast(purc_cnt as decimal(16, 4)) as purc_cnt from db.audit_drug_purchases""",
-    "trace_codes": "select mdtrt_id, feedetl_sn, drug_trac_codg from db.audit_trace_codes",
+    "trace_codes": """
+        select t.mdtrt_id, t.feedetl_sn, cast(f.fee_ocur_time as timestamp) as fee_ocur_time, t.drug_trac_codg
+        from db.audit_trace_codes t
+        join db.fee_lines f on f.mdtrt_id = t.mdtrt_id and f.feedetl_sn = t.feedetl_sn
+        join db.encounters e on e.mdtrt_id = t.mdtrt_id
+        where f.status <> 'cancelled' and e.status <> 'cancelled'""",
 }
 PARTITIONED = ("encounters", "diagnoses", "procedures", "fee_lines")
 
@@ -247,6 +252,9 @@ def export_driver(engine: Engine, out: str | Path, *, progress: Callable[[str, i
             ("fixmedins_code", st, None), ("med_list_codg", st, None), ("purc_date", pa.date32(), None),
             ("purc_cnt", D4, None)])
         counts["trace_codes"] = _write_single(out, "trace_codes", conn, select(
-            tc.c.mdtrt_id, tc.c.feedetl_sn, tc.c.drug_trac_codg), [
-            ("mdtrt_id", st, None), ("feedetl_sn", st, None), ("drug_trac_codg", st, None)])
+            tc.c.mdtrt_id, tc.c.feedetl_sn, f.c.fee_ocur_time, tc.c.drug_trac_codg)
+            .select_from(tc.join(f, (f.c.mdtrt_id == tc.c.mdtrt_id) & (f.c.feedetl_sn == tc.c.feedetl_sn))
+                         .join(e, e.c.mdtrt_id == tc.c.mdtrt_id))
+            .where(f.c.status != "cancelled", live), [
+            ("mdtrt_id", st, None), ("feedetl_sn", st, None), ("fee_ocur_time", ts, None), ("drug_trac_codg", st, None)])
     return counts

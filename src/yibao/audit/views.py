@@ -15,7 +15,7 @@ build the same views from it:
 ``procedures``            mdtrt_id, srt_no, oprn_oprt_code
 ``lines``                 mdtrt_id, feedetl_sn, sn, med_list_codg, fee_ocur_time, fee_date, pric, cnt,
                           amt (fen), bilg_dept_codg
-``trace_codes``           mdtrt_id, feedetl_sn, code (one row per traceability code)
+``trace_codes``           mdtrt_id, feedetl_sn, sn, fee_ocur_time, code (one row per traceability code)
 ``sales``, ``purchases``  pharmacy stock: fixmedins_code, med_list_codg, sel_time/purc_date, cnt/purc_cnt, pric
 ``kb_*``                  the knowledge tables
 ``ex``                    encounters with person, institution and cost facts (begn_date, end_date,
@@ -131,7 +131,7 @@ def base_selects(d: Dialect, raw: dict[str, str], *, trace_from_lines: bool) -> 
                       f"g.drg_code from {raw['encounters']} e left join {raw['drg_groups']} g on g.mdtrt_id = e.mdtrt_id",
         "diagnoses": f"select mdtrt_id, cast(diag_srt_no as integer) as diag_srt_no, diag_code, maindiag_flag from {raw['diagnoses']}",
         "procedures": f"select mdtrt_id, cast(srt_no as integer) as srt_no, oprn_oprt_code from {raw['procedures']}",
-        "lines": f"select mdtrt_id, feedetl_sn, try_cast(feedetl_sn as bigint) as sn, med_list_codg, "
+        "lines": f"select mdtrt_id, feedetl_sn, coalesce(try_cast(feedetl_sn as bigint), 0) as sn, med_list_codg, "
                  f"cast(fee_ocur_time as {d.timestamp}) as fee_ocur_time, cast(fee_ocur_time as date) as fee_date, "
                  f"cast(pric as decimal(16, 6)) as pric, cast(cnt as decimal(16, 4)) as cnt, "
                  f"cast(cast(det_item_fee_sumamt as decimal(16, 2)) * 100 as bigint) as amt, bilg_dept_codg from {raw['fee_lines']}",
@@ -140,15 +140,14 @@ def base_selects(d: Dialect, raw: dict[str, str], *, trace_from_lines: bool) -> 
         "purchases": f"select fixmedins_code, med_list_codg, cast(purc_date as date) as purc_date, "
                      f"cast(purc_cnt as decimal(16, 4)) as purc_cnt from {raw['purchases']}",
     }
+    key = (f"mdtrt_id, feedetl_sn, coalesce(try_cast(feedetl_sn as bigint), 0) as sn, "
+           f"cast(fee_ocur_time as {d.timestamp}) as fee_ocur_time")
     if trace_from_lines:
-        if d.name == "duckdb":
-            out["trace_codes"] = (f"select mdtrt_id, feedetl_sn, unnest(string_split(drug_trac_codg, ',')) as code "
-                                  f"from {raw['fee_lines']} where drug_trac_codg is not null")
-        else:
-            out["trace_codes"] = (f"select mdtrt_id, feedetl_sn, explode(split(drug_trac_codg, ',')) as code "
-                                  f"from {raw['fee_lines']} where drug_trac_codg is not null")
+        split = ("unnest(string_split(drug_trac_codg, ','))" if d.name == "duckdb"
+                 else "explode(split(drug_trac_codg, ','))")
+        out["trace_codes"] = f"select {key}, {split} as code from {raw['fee_lines']} where drug_trac_codg is not null"
     else:
-        out["trace_codes"] = f"select mdtrt_id, feedetl_sn, drug_trac_codg as code from {raw['trace_codes']}"
+        out["trace_codes"] = f"select {key}, drug_trac_codg as code from {raw['trace_codes']}"
     return out
 
 
@@ -171,8 +170,8 @@ def derived_selects(d: Dialect) -> dict[str, str]:
         "lx": """
             select l.mdtrt_id, l.feedetl_sn, l.sn, l.med_list_codg, l.fee_ocur_time, l.fee_date, l.pric, l.cnt, l.amt,
                    l.bilg_dept_codg, e.psn_no, e.fixmedins_code, e.med_type, e.insutype, e.dept, e.begn_date,
-                   e.end_date, e.dscg_maindiag_code, e.age, e.gend, e.medins_lv, e.lv_rank, e.year,
-                   c.item_name, c.list_type, c.med_chrgitm_type, c.pric_uplmt_amt, c.lmt_used_flag
+                   e.dscg_maindiag_code, e.age, e.gend, e.medins_lv, e.lv_rank,
+                   c.item_name, c.list_type, c.med_chrgitm_type, c.lmt_used_flag
             from lines l
             join ex e on e.mdtrt_id = l.mdtrt_id
             left join catalogue c on c.med_list_codg = l.med_list_codg""",
@@ -190,7 +189,7 @@ OPTIONAL_SCHEMAS = {
     "sales": {"fixmedins_code": "varchar", "med_list_codg": "varchar", "sel_time": "timestamp", "cnt": "decimal(16,4)",
               "pric": "decimal(16,6)"},
     "purchases": {"fixmedins_code": "varchar", "med_list_codg": "varchar", "purc_date": "date", "purc_cnt": "decimal(16,4)"},
-    "trace_codes": {"mdtrt_id": "varchar", "feedetl_sn": "varchar", "drug_trac_codg": "varchar"},
+    "trace_codes": {"mdtrt_id": "varchar", "feedetl_sn": "varchar", "fee_ocur_time": "timestamp", "drug_trac_codg": "varchar"},
     "drg_groups": {"mdtrt_id": "varchar", "drg_code": "varchar"},
 }
 

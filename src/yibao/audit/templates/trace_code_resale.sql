@@ -1,9 +1,10 @@
 -- 追溯码重复销售: a traceability code found on more than one line: every line after the first, in
 -- (fee_ocur_time, mdtrt_id, feedetl_sn) order. At stake: the price of one box (the line's unit price).
+-- The codes are ranked on their own; only the lines sold again are joined with the shared lines.
 with c as (
-    select t.code, l.mdtrt_id, l.feedetl_sn, l.sn, l.fee_ocur_time,
-           row_number() over (partition by t.code order by l.fee_ocur_time, l.mdtrt_id, l.sn) as nth
-    from trace_codes t join lx l on l.mdtrt_id = t.mdtrt_id and l.feedetl_sn = t.feedetl_sn
+    select t.code, t.mdtrt_id, t.feedetl_sn,
+           row_number() over (partition by t.code order by t.fee_ocur_time, t.mdtrt_id, t.sn) as nth
+    from trace_codes t semi join ex e on e.mdtrt_id = t.mdtrt_id
 ), resold as (
     select mdtrt_id, feedetl_sn, min(code) as first_code, count(*) as n_codes from c where nth > 1 group by mdtrt_id, feedetl_sn
 )
