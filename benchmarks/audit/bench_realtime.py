@@ -74,7 +74,7 @@ def main() -> int:
                 times.append((time.perf_counter() - t0) * 1000)
                 findings += len(out["result"])
     times.sort()
-    q = lambda p: round(times[min(len(times) - 1, int(len(times) * p))], 2)  # noqa: E731
+    q = lambda p: round(times[min(len(times) - 1, int(len(times) * p))], 2)
     figures = {"database": engine.dialect.name, "calls": len(times), "encounters": len(ids),
                "lines_mean": round(statistics.mean(lines), 1), "history_encounters_mean": round(statistics.mean(history), 1),
                "p50_ms": q(0.50), "p95_ms": q(0.95), "p99_ms": q(0.99), "max_ms": round(times[-1], 2),

@@ -86,7 +86,7 @@ class Dataset:
     def knowledge(self, table: str, *rows: dict) -> None:
         self.kb.setdefault(table, []).extend(rows)
 
-    def merge(self, other: "Dataset") -> None:
+    def merge(self, other: Dataset) -> None:
         for name in ("persons", "institutions", "encounters", "diagnoses", "procedures", "lines", "sales", "purchases"):
             getattr(self, name).extend(getattr(other, name))
         for c in other.catalogue:

@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from auditkit import generate  # noqa: E402
+from auditkit import generate
 
-from yibao.audit.library import load_library  # noqa: E402
+from yibao.audit.library import load_library
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ def test_csv_typed_and_checked(library, tmp_path):
                  "A,床位费,1,,\nB,氧气吸入,24.5,,\nC,糖化血红蛋白测定,,,4\n", encoding="utf-8")
     t = kn.read_file(p, spec)
     assert t.schema.field("max_per_day").type == pa.decimal128(18, 6)
-    assert t.column("max_per_day").to_pylist() == [Decimal("1"), Decimal("24.5"), None]
+    assert t.column("max_per_day").to_pylist() == [Decimal(1), Decimal("24.5"), None]
     assert t.column("max_per_year").to_pylist() == [None, None, 4]
     p.write_text("med_list_codg,med_list_name,max_per_day,max_per_visit,max_per_year\nA,x,1,,\nA,y,2,,\n", encoding="utf-8")
     with pytest.raises(kn.KnowledgeError, match="键 med_list_codg 重复"):

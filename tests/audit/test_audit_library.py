@@ -58,7 +58,7 @@ def test_broken_library_refused(change, message):
 
 
 def test_effective_dates_limit_findings(library, tmp_path):
-    ds, expected = build("QY-XB-001", True)
+    ds, _expected = build("QY-XB-001", True)
     text = _text().replace("effective: {from: 2021-05-01}\n    knowledge: kb_gender",
                            "effective: {from: 2024-03-02}\n    knowledge: kb_gender")
     later = parse_library(text, "later.yaml")

@@ -170,5 +170,5 @@ def test_settlement_block(stored, library, monkeypatch):
             realtime.raise_if_blocked(conn, refuse.mdtrt_id, library=library)
         assert exc.value.decision.refusing
         # warnings never block
-        assert not realtime.settlement_check(conn, sorted(warn_only)[0], library=library).blocked
+        assert not realtime.settlement_check(conn, min(warn_only), library=library).blocked
         assert realtime.settlement_check(conn, refuse.mdtrt_id, block=False, library=library).blocked is False

@@ -9,9 +9,9 @@ scan of the fee lines instead of reading them thirty times. Each rule is then on
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow as pa

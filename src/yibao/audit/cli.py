@@ -147,7 +147,7 @@ def rules_check(file: Path = typer.Argument(..., help="规则库 YAML 文件"),
         tables, notes = kn.resolve(lib, region=knowledge_dir)
     except (LibraryError, kn.KnowledgeError) as exc:
         _fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - a template that cannot render with these parameters
+    except Exception as exc:
         _fail(f"规则模板无法生成查询: {exc}")
     typer.echo(f"规则库 {lib.library_id}（{lib.name}）校验通过：{len(lib.rules)} 条规则，"
                f"{len({r.type_id for r in lib.rules})} 种类型，知识表 {len(tables)} 张")
@@ -386,7 +386,8 @@ def review(
     """核实一条审核结果：待核实 → 确认 / 排除.  Example: yibao audit review 12 --confirm --reason "病历无护理记录" --reviewer 张三"""
     import getpass
 
-    from .store import STATUS_NAMES, ReviewError, review as do_review
+    from .store import STATUS_NAMES, ReviewError
+    from .store import review as do_review
 
     chosen = [a for a, on in (("confirm", confirm), ("exclude", exclude), ("reopen", reopen)) if on]
     if len(chosen) != 1:

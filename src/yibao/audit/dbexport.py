@@ -143,7 +143,7 @@ def export(engine: Engine, out: str | Path, *, progress: Callable[[str, int], No
     if method in ("auto", "duckdb"):
         try:
             return export_duckdb(engine, out, progress=progress)
-        except Exception:  # noqa: BLE001 - a scanner that cannot load: fall back to the driver
+        except Exception:
             if method == "duckdb":
                 raise
     return export_driver(engine, out, progress=progress)

@@ -80,7 +80,7 @@ def canonical(value: Any) -> Any:
         return round(value, 4)
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:  # engines read local times without a zone; a zoned one is UTC wall time
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.replace(microsecond=0).isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()

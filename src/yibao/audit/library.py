@@ -208,7 +208,7 @@ def _check_params(rtype: RuleType, params: dict[str, Any], where: str) -> None:
         if isinstance(default, str) and k in ("share", "min_exam_share", "z_threshold"):
             try:
                 number = Decimal(str(v))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 raise LibraryError(f"{where}: 参数 {k} 应为数字") from None
             if number < 0:
                 raise LibraryError(f"{where}: 参数 {k} 不能为负")

@@ -14,11 +14,11 @@ SQL's three-valued logic is mirrored: a comparison with a missing fact finds not
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 

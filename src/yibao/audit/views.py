@@ -97,7 +97,7 @@ class _Params(dict):
             value = self[name]
         except KeyError:
             raise jinja2.UndefinedError(f"参数 {name} 未定义") from None
-        if isinstance(value, str) and name in ("min_exam_share",):
+        if isinstance(value, str) and name == "min_exam_share":
             from decimal import Decimal
 
             return Decimal(value)
