@@ -564,3 +564,148 @@ fund_payment_cases = Table(
 # ── end of the fund block ─────────────────────────────────────────────────────────────────────
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]
+
+# ── audit (智能审核): rule library, knowledge, pharmacy stock, findings and their review ──────────
+# Added by yibao.audit (migration 0003_audit). Knowledge tables are kept as JSON rows so that a bureau
+# can import a new kind of table without a migration; findings carry exact fen amounts.
+
+audit_rule_sets = Table(
+    "audit_rule_sets",
+    metadata,
+    Column("set_id", String(64), primary_key=True),  # library id + version
+    Column("library_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("source", String(500)),
+    Column("sha256", String(64), nullable=False),
+    Column("document", Text, nullable=False),  # the YAML text as imported
+    Column("active", Boolean, nullable=False, default=False),
+    Column("imported_at", DateTime, nullable=False),
+)
+
+audit_knowledge_tables = Table(
+    "audit_knowledge_tables",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("columns", Text, nullable=False),  # JSON {column: type}
+    Column("row_count", Integer, nullable=False),
+    Column("source", String(500)),
+    Column("sha256", String(64), nullable=False),
+    Column("imported_at", DateTime, nullable=False),
+)
+
+audit_knowledge_rows = Table(
+    "audit_knowledge_rows",
+    metadata,
+    Column("table_name", String(64), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("data", Text, nullable=False),  # JSON object, values as text
+    PrimaryKeyConstraint("table_name", "row_no"),
+)
+
+# Pharmacy stock (进销存) as the pharmacies report it, and one row per traceability code sold.
+audit_drug_sales = Table(
+    "audit_drug_sales",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fixmedins_code", String(30), nullable=False),
+    Column("med_list_codg", String(50), nullable=False),
+    Column("sel_time", DateTime, nullable=False),
+    Column("cnt", ExactDecimal(16, 4), nullable=False),
+    Column("pric", ExactDecimal(16, 6), nullable=False),
+    Column("mdtrt_id", String(30)),
+    Column("feedetl_sn", String(30)),
+    Column("psn_no", String(30)),
+    Index("ix_audit_drug_sales_item", "fixmedins_code", "med_list_codg"),
+)
+
+audit_drug_purchases = Table(
+    "audit_drug_purchases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fixmedins_code", String(30), nullable=False),
+    Column("med_list_codg", String(50), nullable=False),
+    Column("purc_date", Date, nullable=False),
+    Column("purc_type", String(20)),
+    Column("purc_cnt", ExactDecimal(16, 4), nullable=False),
+    Column("purc_pric", ExactDecimal(16, 6)),
+    Index("ix_audit_drug_purchases_item", "fixmedins_code", "med_list_codg"),
+)
+
+audit_trace_codes = Table(
+    "audit_trace_codes",
+    metadata,
+    Column("drug_trac_codg", String(40), nullable=False),
+    Column("mdtrt_id", String(30), nullable=False),
+    Column("feedetl_sn", String(30), nullable=False),
+    Column("fee_ocur_time", DateTime, nullable=False),
+    Column("fixmedins_code", String(30)),
+    Column("med_list_codg", String(50)),
+    PrimaryKeyConstraint("drug_trac_codg", "mdtrt_id", "feedetl_sn"),
+)
+
+audit_runs = Table(
+    "audit_runs",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("engine", String(12), nullable=False),  # duckdb | spark | realtime
+    Column("source", String(500), nullable=False),
+    Column("library_sha256", String(64), nullable=False),
+    Column("rule_count", Integer, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("findings", Integer, nullable=False, default=0),
+    Column("new_findings", Integer, nullable=False, default=0),
+    Column("status", String(12), nullable=False, default="running"),  # running | done | failed
+)
+
+# One row per (rule, subject): a re-run updates last_run_id and keeps the review. subject is
+# line:<mdtrt_id>:<feedetl_sn> | enc:<mdtrt_id> | stock:<fixmedins_code>:<med_list_codg>:<year> |
+# provider:<fixmedins_code>:<group>:<year>.
+audit_findings = Table(
+    "audit_findings",
+    metadata,
+    Column("finding_id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(64), nullable=False),
+    Column("rule_type", String(40), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("severity", String(12), nullable=False),  # refuse 拒付 | warn 警示
+    Column("mdtrt_id", String(30)),
+    Column("feedetl_sn", String(30)),
+    Column("psn_no", String(30)),
+    Column("fixmedins_code", String(30)),
+    Column("med_list_codg", String(50)),
+    Column("event_date", Date),
+    Column("amount", Money, nullable=False),  # 违规金额, fen
+    Column("message", String(1000), nullable=False),  # vola_cont
+    Column("evidence", Text, nullable=False),  # JSON: the facts that triggered it
+    Column("lines", Text, nullable=False),  # JSON list of {feedetl_sn, role}
+    # pending 待核实 → confirmed 确认 | excluded 排除
+    Column("status", String(12), nullable=False, default="pending"),
+    Column("reviewer", String(50)),
+    Column("review_reason", String(1000)),
+    Column("reviewed_at", DateTime),
+    Column("first_run_id", String(40), nullable=False),
+    Column("last_run_id", String(40), nullable=False),
+    Column("found_at", DateTime, nullable=False),
+    UniqueConstraint("rule_id", "subject", name="uq_audit_findings_rule_subject"),
+    Index("ix_audit_findings_mdtrt", "mdtrt_id"),
+    Index("ix_audit_findings_status", "status", "rule_type"),
+    Index("ix_audit_findings_inst", "fixmedins_code", "event_date"),
+)
+
+audit_reviews = Table(
+    "audit_reviews",
+    metadata,
+    Column("review_id", Integer, primary_key=True, autoincrement=True),
+    Column("finding_id", Integer, ForeignKey("audit_findings.finding_id"), nullable=False, index=True),
+    Column("action", String(12), nullable=False),  # confirm | exclude | reopen
+    Column("from_status", String(12), nullable=False),
+    Column("to_status", String(12), nullable=False),
+    Column("reviewer", String(50), nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+ALL_TABLES = [t.name for t in metadata.sorted_tables]
+# ── end of audit block ────────────────────────────────────────────────────────────────────────
