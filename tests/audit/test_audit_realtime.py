@@ -172,3 +172,69 @@ def test_settlement_block(stored, library, monkeypatch):
         # warnings never block
         assert not realtime.settlement_check(conn, min(warn_only), library=library).blocked
         assert realtime.settlement_check(conn, refuse.mdtrt_id, block=False, library=library).blocked is False
+
+
+def test_the_server_answers_3101_with_the_rule_library(stored, library):
+    """`yibao serve` registers the audit engine: a hospital's 3101 over the app gets real findings."""
+    from fastapi.testclient import TestClient
+
+    from yibao.interface import prereview
+    from yibao.interface.client import InterfaceClient
+    from yibao.interface.server import create_app
+
+    engine, batch_findings = stored
+    f = next(x for x in sorted(batch_findings, key=lambda x: x.subject) if x.rule_type == "age")
+    with engine.connect() as conn:
+        payload = input_3101(conn, f.mdtrt_id)
+    app = create_app(engine, auth=False, api=False, console=False)
+    try:
+        assert realtime.AUDITOR.name in prereview.auditors()
+
+        class Transport:
+            def __init__(self):
+                self.http = TestClient(app)
+
+            def send(self, envelope):
+                import simplejson
+
+                response = self.http.post("/fsi/api/callService", content=simplejson.dumps(envelope, use_decimal=True))
+                return simplejson.loads(response.content, use_decimal=True)
+
+        client = InterfaceClient(Transport(), f.fixmedins_code)
+        out = client.ok("3101", payload)
+    finally:
+        realtime.unregister_auditor()
+    assert any(r["rule_id"] == f.rule_id for r in out["result"]) and "note" not in out
+
+
+def test_a_refuse_finding_blocks_2304_when_blocking_is_on(stored, library, monkeypatch):
+    """With blocking switched on, the interface refuses to settle an encounter with a 拒付 finding."""
+    from yibao.interface import Platform
+    from yibao.interface.client import InProcess, InterfaceClient
+
+    engine, batch_findings = stored
+    with engine.connect() as conn:
+        pharmacies = {r[0] for r in conn.execute(select(s.institutions.c.fixmedins_code).where(s.institutions.c.fixmedins_type == "2"))}
+        refuse = next(x for x in sorted(batch_findings, key=lambda x: x.subject)
+                      if x.severity == "refuse" and RULE_TYPES[x.rule_type].realtime and x.mdtrt_id
+                      and x.fixmedins_code not in pharmacies)
+        enc = conn.execute(select(s.encounters).where(s.encounters.c.mdtrt_id == refuse.mdtrt_id)).one()
+        total = sum(r.det_item_fee_sumamt for r in conn.execute(
+            select(s.fee_lines.c.det_item_fee_sumamt).where(s.fee_lines.c.mdtrt_id == refuse.mdtrt_id, s.fee_lines.c.status == "active")))
+    client = InterfaceClient(InProcess(Platform(engine)), enc.fixmedins_code, clock=lambda: enc.endtime or enc.begntime)
+    infno = "2304" if enc.visit_kind == "inpatient" else "2207"
+    data = client.settle_data(enc.mdtrt_id, enc.psn_no, enc.insutype, f"{Decimal(total) / 100:.2f}")
+    data["chrg_bchno"] = "0000"  # every unsettled line of the visit
+    monkeypatch.setenv("YIBAO_AUDIT_BLOCK_REFUSE", "1")
+    realtime.clear_cache()
+    if infno == "2207":
+        pre = client.ok("2206", {"data": data})["setlinfo"]
+        for key in ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt"):
+            data[key] = str(pre[key])
+    blocked = client.call(infno, {"data": data})
+    assert blocked["infcode"] == -1 and "不予结算" in blocked["err_msg"], blocked
+    with engine.connect() as conn:
+        assert conn.execute(select(s.settlements.c.setl_id).where(s.settlements.c.mdtrt_id == refuse.mdtrt_id)).first() is None
+    monkeypatch.delenv("YIBAO_AUDIT_BLOCK_REFUSE")  # the library's default: refuse findings do not block
+    realtime.clear_cache()
+    assert client.call(infno, {"data": data})["infcode"] == 0

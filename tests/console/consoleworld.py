@@ -63,7 +63,7 @@ def client_for(app, username: str | None) -> TestClient:
 def make_app(engine, data_dir: Path):
     from yibao.interface.server import create_app
 
-    return create_app(engine, auth=False, data_dir=data_dir, api_secret=SECRET)
+    return create_app(engine, auth=False, data_dir=data_dir, api_secret=SECRET, audit=False)
 
 
 def sample(engine) -> dict[str, str]:

@@ -38,7 +38,7 @@ def keys(world):
 
 @pytest.fixture
 def server(world, keys, tmp_path):
-    app = create_app(world, data_dir=tmp_path, api_secret=API_SECRET)
+    app = create_app(world, data_dir=tmp_path, api_secret=API_SECRET, audit=False)
     live = LiveServer(app)
     live.app = app
     live.data_dir = tmp_path

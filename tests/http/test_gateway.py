@@ -139,7 +139,7 @@ def test_no_auth_mode_serves_without_headers(world, tmp_path):
     from httpkit import LiveServer
     from yibao.interface.server import create_app
 
-    live = LiveServer(create_app(world, auth=False, data_dir=tmp_path, api=False))
+    live = LiveServer(create_app(world, auth=False, data_dir=tmp_path, api=False, audit=False))
     try:
         client = InterfaceClient(HttpTransport(live.url), HOSPITAL, clock=lambda: DAY)
         assert client.ok("1101", {"data": {"certno": "511402198001011230"}})["baseinfo"]["psn_no"] == "P1"

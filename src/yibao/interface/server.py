@@ -188,8 +188,16 @@ def _quote(name: str) -> str:
 
 def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = None, api: bool = True,
                api_secret: str | None = None, platform: Platform | None = None, log_per_process: bool = False,
-               console: bool = True) -> FastAPI:
+               console: bool = True, audit: bool = True) -> FastAPI:
     service = InterfaceService(engine, auth=auth, data_dir=data_dir, platform=platform, log_per_process=log_per_process)
+    if audit:
+        # 3101/3102 answer with the audit rule library (yibao.audit) when it is installed.
+        try:
+            from yibao.audit.realtime import register_auditor
+        except ImportError:
+            pass
+        else:
+            register_auditor()
     app = FastAPI(
         title="yibao 医保 national interface",
         description="定点医药机构接口（chs-interface.md）。The bureau's own API is at /api (OpenAPI at /api/openapi.json).",

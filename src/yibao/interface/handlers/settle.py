@@ -52,11 +52,29 @@ def _settle(call: Call, *, inpatient: bool, book: bool) -> dict[str, Any]:
     certno = opt_str(data, "certno")
     if certno is not None and certno != prep.person.certno:
         raise InterfaceError(f"证件号码 certno 与人员 {psn_no} 的登记信息不一致", field="certno")
+    if book:
+        _audit_gate(call, mdtrt_id)
     result = settling.compute(prep)
     declared = ("medfee_sumamt",) if inpatient or not book else OUTPATIENT_DECLARED
     settling.check_declared(data, result, declared)
     setl_id = settling.book(call, prep, result) if book else None
     return {"setlinfo": settling.setlinfo(prep, result, setl_id, call), "setldetail": settling.setldetail(result)}
+
+
+def _audit_gate(call: Call, mdtrt_id: str) -> None:
+    """Refuse the settlement when the audit library blocks refuse-severity findings (拒付) and this
+    encounter has one. The check runs only when blocking is switched on: the library's
+    ``block_settlement_on_refuse`` or ``YIBAO_AUDIT_BLOCK_REFUSE=1`` (docs/audit.md)."""
+    try:
+        from yibao.audit import realtime
+    except ImportError:  # the audit package is optional for the interface
+        return
+    compiled = realtime.compiled_for(call.conn)
+    if not realtime.blocking_enabled(compiled.library):
+        return
+    decision = realtime.settlement_check(call.conn, mdtrt_id, block=True)
+    if decision.blocked:
+        raise InterfaceError(decision.message[:200], field="mdtrt_id")
 
 
 def presettle_outpatient(call: Call) -> dict[str, Any]:
