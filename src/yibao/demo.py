@@ -278,9 +278,17 @@ def _scheme() -> str:
     return "demo"
 
 
+def step_audit(console: Console, url: str, region: Path) -> None:
+    console.print("7. 智能审核：知识库、药店进销存、全量批量审核（DuckDB），与合成区域的标注比对")
+    _run(console, "知识库", ["audit", "knowledge", "import", str(region), "--database-url", url], keep=2)
+    _run(console, "进销存", ["audit", "stock", "import", str(region), "--database-url", url], keep=2)
+    _run(console, "批量审核", ["audit", "run", "--database-url", url, "--no-progress"], keep=30)
+    _run(console, "查准查全", ["audit", "evaluate", str(region)], keep=26)
+
+
 def step_fund(console: Console, url: str, data_dir: Path, years: list[int]) -> None:
     last = years[-1]
-    console.print("7. 基金运行：征缴、记账、指标、月报")
+    console.print("8. 基金运行：征缴、记账、指标、月报")
     for year in years:
         _run(console, "征缴", ["fund", "contributions", "--year", str(year), "--database-url", url], keep=1)
     _run(console, "记账", ["fund", "post", "--database-url", url], keep=2)
@@ -393,6 +401,7 @@ def demo_command(
     try:
         step_summary(console, engine)
         step_payment(console, engine, url, data_dir, year_list)
+        step_audit(console, url, region)
         step_fund(console, url, data_dir, year_list)
         console.print(f"[green]完成 done in {time.perf_counter() - started:.1f} s[/green] — data in {data_dir.resolve()}")
         if serve:

@@ -57,7 +57,4 @@ def demo() -> DrgGrouper:
     return DrgGrouper(load_scheme(demo_scheme_path()))
 
 
-def grp(grouper: DrgGrouper, dx, px=(), *, gender=1, age=40, age_days=None, weight=None):
-    """(status, mdc, adrg, drg) as plain strings."""
-    status, mdc, adrg, drg = grouper.group_values(gender, age, age_days, weight, list(dx), list(px))
-    return status.value, mdc, adrg, drg
+from groupworld import grp  # noqa: E402,F401 - kept importable from here too

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import grp
+from groupworld import grp
 from yibao.grouping.drg import DrgGrouper, DrgRecord, SchemeError, Status, load_scheme
 from yibao.grouping.drg_cli import demo_scheme_path
 

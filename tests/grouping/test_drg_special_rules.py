@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import grp
+from groupworld import grp
 
 FAIL = ("FAIL", "0000", "00", "0000")
 CHECK_FAILED = ("CHECK_FAILED", "0000", "00", "0000")

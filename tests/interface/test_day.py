@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from conftest import DAY
+from interfaceworld import DAY
 from yibao.interface.client import InterfaceClient
 from yibao.storage import schema as s
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from conftest import DAY
+from interfaceworld import DAY
 from test_day import admit_and_upload
 from yibao.interface import Platform
 from yibao.interface.client import InProcess, InterfaceClient

@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
@@ -55,6 +55,22 @@ ASSISTANCE_ORDER = ["tekun", "dibao", "poverty", "low_income"]
 REFUSALS = (LineError, SettlementError, PolicyError, LevelError, CertnoError)
 
 
+class BulkLine(NamedTuple):
+    """One fee line as the institution sent it (a plain tuple of the first four works too)."""
+
+    feedetl_sn: str
+    med_list_codg: str
+    pric: Any
+    cnt: Any
+    det_item_fee_sumamt: int | None = None  # fen
+    init_feedetl_sn: str | None = None
+    fee_ocur_time: dt.datetime | None = None
+    medins_list_codg: str | None = None
+    bilg_dept_codg: str | None = None
+    bilg_dr_codg: str | None = None
+    hosp_appr_flag: str | None = None
+
+
 @dataclass
 class BulkEncounter:
     """A finished encounter with its fee lines, in national field names."""
@@ -66,7 +82,7 @@ class BulkEncounter:
     begntime: dt.datetime
     endtime: dt.datetime
     ipt_otp_no: str
-    lines: list[tuple]  # (feedetl_sn, med_list_codg, pric, cnt[, det_item_fee_sumamt fen[, init_feedetl_sn]])
+    lines: list[tuple]  # BulkLine, or (feedetl_sn, med_list_codg, pric, cnt[, det_item_fee_sumamt fen[, init_feedetl_sn]])
     setl_time: dt.datetime | None = None  # default: endtime
     dise_codg: str | None = None
     diagnoses: list[str] = field(default_factory=list)  # principal first
@@ -270,7 +286,8 @@ class BulkSettler:
             sn, code, pric, cnt = spec[:4]
             total = spec[4] if len(spec) > 4 else None
             init = spec[5] if len(spec) > 5 else None
-            fees.append(FeeLine(str(sn), code, _exact(pric), _exact(cnt), total, init))
+            flag = spec[10] if len(spec) > 10 else None
+            fees.append(FeeLine(str(sn), code, _exact(pric), _exact(cnt), total, init, flag))
         return tuple(classify_lines(fees, catalogue))
 
     def _settle_one(self, visit: _Visit, lines: tuple[LineSplit, ...], ctx: "_Context", rows: "_Rows", report: BulkReport) -> str:
@@ -392,14 +409,18 @@ class _Rows:
             self.procedures.append(dict(mdtrt_id=mdtrt_id, srt_no=i, oprn_oprt_code=code, oprn_oprt_name=None,
                                         main_flag="1" if i == 1 else "0"))
         status = "settled" if setl_id else "active"
+        sent = {str(spec[0]): BulkLine(*spec) for spec in enc.lines}
         for line in lines:
+            raw = sent[line.feedetl_sn]
             self.lines.append(dict(
                 mdtrt_id=mdtrt_id, feedetl_sn=line.feedetl_sn, init_feedetl_sn=line.init_feedetl_sn, chrg_bchno="1",
-                med_list_codg=line.med_list_codg, medins_list_codg=None, fee_ocur_time=enc.begntime,
+                med_list_codg=line.med_list_codg, medins_list_codg=raw.medins_list_codg,
+                fee_ocur_time=raw.fee_ocur_time or enc.begntime,
                 pric=_decimal(line.pric, 6), cnt=_decimal(line.cnt, 4), det_item_fee_sumamt=line.amount,
                 fulamt_ownpay_amt=line.fulamt_ownpay, overlmt_amt=line.overlmt, preselfpay_amt=line.preselfpay,
-                inscp_scp_amt=line.inscp, chrgitm_lv=line.chrgitm_lv, hosp_appr_flag=None, bilg_dept_codg=enc.dept_code,
-                bilg_dr_codg=None, status=status, setl_id=setl_id, upload_msgid="bulk",
+                inscp_scp_amt=line.inscp, chrgitm_lv=line.chrgitm_lv, hosp_appr_flag=raw.hosp_appr_flag,
+                bilg_dept_codg=raw.bilg_dept_codg or enc.dept_code, bilg_dr_codg=raw.bilg_dr_codg,
+                status=status, setl_id=setl_id, upload_msgid="bulk",
             ))
 
     def add_settlement(self, visit: _Visit, setl_id: str, ins: Any, result) -> None:

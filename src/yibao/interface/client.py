@@ -89,7 +89,7 @@ class InterfaceClient:
     # ── the usual steps of a day ─────────────────────────────────────────────────────────────
 
     def admit(self, *, psn_no: str, insutype: str, med_type: str, begntime: str, certno: str = "",
-              ipt_no: str | None = None, dise_codg: str = "", when: dt.datetime | None = None) -> str:
+              ipt_no: str | None = None, dise_codg: str = "", when: dt.datetime | None = None, exp_content: str = "") -> str:
         out = self.ok("2401", {
             "mdtrtinfo": {
                 "psn_no": psn_no, "insutype": insutype, "begntime": begntime, "mdtrt_cert_type": "02",
@@ -98,18 +98,19 @@ class InterfaceClient:
                 "atddr_no": "D001", "chfpdr_name": "医师", "adm_diag_dscr": dise_codg, "adm_dept_codg": "A03",
                 "adm_dept_name": "内科", "adm_bed": "1", "dscg_maindiag_code": dise_codg, "dscg_maindiag_name": dise_codg,
                 "dise_codg": dise_codg, "insuplc_admdvs": "", "mdtrtarea_admvs": self.mdtrtarea_admvs,
+                "exp_content": exp_content,
             },
             "diseinfo": [{"diag_type": "1", "diag_srt_no": 1, "diag_code": dise_codg or "R69", "diag_name": "", "maindiag_flag": "1"}],
         }, when=when)
         return out["result"]["mdtrt_id"]
 
     def register(self, *, psn_no: str, insutype: str, begntime: str, med_type: str = "11", certno: str = "",
-                 dise_codg: str = "", when: dt.datetime | None = None, otp_no: str | None = None) -> str:
+                 dise_codg: str = "", when: dt.datetime | None = None, otp_no: str | None = None, exp_content: str = "") -> str:
         out = self.ok("2201", {"data": {
             "psn_no": psn_no, "insutype": insutype, "begntime": begntime, "mdtrt_cert_type": "02",
             "mdtrt_cert_no": certno, "psn_cert_type": "01", "certno": certno, "psn_type": "11", "psn_name": "",
             "ipt_otp_no": otp_no or f"OP{self.next_msgid(when or self.clock())[-14:]}", "dept_code": "A03", "dept_name": "内科",
-            "caty": "A03", "med_type": med_type,
+            "caty": "A03", "med_type": med_type, "exp_content": exp_content,
         }}, when=when)
         mdtrt_id = out["data"]["mdtrt_id"]
         self.ok("2203", {"mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "med_type": med_type,

@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from .bulk import BulkEncounter
+from .bulk import BulkEncounter, BulkLine
 from .client import CallRefused, InterfaceClient
 
 # A HIS sends a long stay's fee lines in several calls: the envelope's input is at most 40,000
@@ -25,17 +25,21 @@ def _stamp(when: dt.datetime) -> str:
 def _lines(client: InterfaceClient, mdtrt_id: str, enc: BulkEncounter) -> list[dict[str, Any]]:
     out = []
     for spec in enc.lines:
-        sn, code, pric, cnt = spec[:4]
+        line = BulkLine(*spec)
         node = {
-            "feedetl_sn": str(sn), "mdtrt_id": mdtrt_id, "psn_no": enc.psn_no, "chrg_bchno": "1", "rx_circ_flag": "0",
-            "fee_ocur_time": _stamp(enc.begntime), "med_list_codg": code, "medins_list_codg": code,
-            "pric": str(pric), "cnt": str(cnt), "bilg_dept_codg": enc.dept_code or "A03", "bilg_dept_name": "科室",
-            "bilg_dr_codg": "D001", "bilg_dr_name": "医师", "med_type": enc.med_type,
+            "feedetl_sn": str(line.feedetl_sn), "mdtrt_id": mdtrt_id, "psn_no": enc.psn_no, "chrg_bchno": "1",
+            "rx_circ_flag": "0", "fee_ocur_time": _stamp(line.fee_ocur_time or enc.begntime),
+            "med_list_codg": line.med_list_codg, "medins_list_codg": line.medins_list_codg or line.med_list_codg,
+            "pric": str(line.pric), "cnt": str(line.cnt), "bilg_dept_codg": line.bilg_dept_codg or enc.dept_code or "A03",
+            "bilg_dept_name": "科室", "bilg_dr_codg": line.bilg_dr_codg or "D001", "bilg_dr_name": "医师",
+            "med_type": enc.med_type,
         }
-        if len(spec) > 4 and spec[4] is not None:
-            node["det_item_fee_sumamt"] = f"{Decimal(spec[4]) / 100:.2f}"
-        if len(spec) > 5 and spec[5]:
-            node["init_feedetl_sn"] = str(spec[5])
+        if line.det_item_fee_sumamt is not None:
+            node["det_item_fee_sumamt"] = f"{Decimal(line.det_item_fee_sumamt) / 100:.2f}"
+        if line.init_feedetl_sn:
+            node["init_feedetl_sn"] = str(line.init_feedetl_sn)
+        if line.hosp_appr_flag:
+            node["hosp_appr_flag"] = line.hosp_appr_flag
         out.append(node)
     return out
 
@@ -56,7 +60,8 @@ def drive(client: InterfaceClient, enc: BulkEncounter) -> dict[str, Any]:
     dise = enc.dise_codg or (enc.diagnoses[0] if enc.diagnoses else "")
     if enc.med_type.startswith("2"):
         mdtrt_id = client.admit(psn_no=enc.psn_no, insutype=enc.insutype, med_type=enc.med_type,
-                                begntime=_stamp(enc.begntime), ipt_no=enc.ipt_otp_no, dise_codg=dise, when=begin)
+                                begntime=_stamp(enc.begntime), ipt_no=enc.ipt_otp_no, dise_codg=dise, when=begin,
+                                exp_content=enc.exp_content or "")
         out = _upload(client, "2301", _lines(client, mdtrt_id, enc), begin)
         client.ok("2402", {
             "dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": enc.psn_no, "insutype": enc.insutype, "endtime": _stamp(enc.endtime),
@@ -70,7 +75,8 @@ def drive(client: InterfaceClient, enc: BulkEncounter) -> dict[str, Any]:
                                                                   acct_used=enc.acct_used)}, when=end)
     else:
         mdtrt_id = client.register(psn_no=enc.psn_no, insutype=enc.insutype, begntime=_stamp(enc.begntime),
-                                   med_type=enc.med_type, dise_codg=dise, when=begin, otp_no=enc.ipt_otp_no)
+                                   med_type=enc.med_type, dise_codg=dise, when=begin, otp_no=enc.ipt_otp_no,
+                                   exp_content=enc.exp_content or "")
         out = _upload(client, "2204", _lines(client, mdtrt_id, enc), begin)
         total = sum((r["det_item_fee_sumamt"] for r in out["result"]), Decimal("0.00"))
         data = client.settle_data(mdtrt_id, enc.psn_no, enc.insutype, str(total), acct_used=enc.acct_used)

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import duckdb
 
-from yibao.interface.bulk import BulkEncounter
+from yibao.interface.bulk import BulkEncounter, BulkLine
 
 # Pharmacy purchases and outpatient visits of employees are paid from the personal account
 # first, as institutions do by default.
@@ -73,12 +73,14 @@ def iter_claims(
             FROM read_parquet('{d}/procedures/*/*.parquet', hive_partitioning = true) GROUP BY mdtrt_id
         ),
         f AS (
-            SELECT mdtrt_id, feedetl_sn, med_list_codg, pric, cnt, det_item_fee_sumamt, init_feedetl_sn
+            SELECT mdtrt_id, feedetl_sn, med_list_codg, pric, cnt, det_item_fee_sumamt, init_feedetl_sn,
+                   fee_ocur_time, medins_list_codg, bilg_dept_codg, bilg_dr_codg, hosp_appr_flag
             FROM read_parquet('{d}/fee_lines/*/*.parquet', hive_partitioning = true)
         )
         SELECT e.mdtrt_id, e.psn_no, e.fixmedins_code, e.insutype, e.med_type, e.begntime, e.endtime,
-               e.dise_codg, e.dscg_maindiag_code, e.dscg_way, e.dept, dx.codes AS dx, px.codes AS px,
-               f.feedetl_sn, f.med_list_codg, f.pric, f.cnt, f.det_item_fee_sumamt, f.init_feedetl_sn
+               e.dise_codg, e.dscg_maindiag_code, e.dscg_way, e.dept, e.exp_content, dx.codes AS dx, px.codes AS px,
+               f.feedetl_sn, f.med_list_codg, f.pric, f.cnt, f.det_item_fee_sumamt, f.init_feedetl_sn,
+               f.fee_ocur_time, f.medins_list_codg, f.bilg_dept_codg, f.bilg_dr_codg, f.hosp_appr_flag
         FROM e
         JOIN f USING (mdtrt_id)
         LEFT JOIN dx USING (mdtrt_id)
@@ -112,10 +114,13 @@ def iter_claims(
                     dept_code=columns["dept"][i],
                     acct_used=columns["insutype"][i] == "310" and med_type in ACCOUNT_FIRST,
                     mdtrt_id=mdtrt_id,
+                    exp_content=columns["exp_content"][i],
                 )
-            current.lines.append((
+            current.lines.append(BulkLine(
                 columns["feedetl_sn"][i], columns["med_list_codg"][i], columns["pric"][i], columns["cnt"][i],
-                _fen(columns["det_item_fee_sumamt"][i]), columns["init_feedetl_sn"][i],
+                _fen(columns["det_item_fee_sumamt"][i]), columns["init_feedetl_sn"][i], columns["fee_ocur_time"][i],
+                columns["medins_list_codg"][i], columns["bilg_dept_codg"][i], columns["bilg_dr_codg"][i],
+                columns["hosp_appr_flag"][i],
             ))
     if current is not None:
         yield current

@@ -212,6 +212,7 @@ def register(call: Call) -> dict[str, Any]:
             mdtrt_cert_no=opt_str(data, "mdtrt_cert_no", 50),
             mdtrtarea_admvs=call.request.mdtrtarea_admvs,
             insuplc_admdvs=call.request.insuplc_admdvs or ins.insu_admdvs,
+            exp_content=opt_str(data, "exp_content", 4000),
             status="open",
             created_msgid=call.request.msgid,
         )
