@@ -222,7 +222,7 @@ def _run(console: Console, title: str, argv: list[str], keep: int = 12) -> str:
     console.print(f"[dim]$ {shown}[/dim]")
     result = subprocess.run([sys.executable, "-m", "yibao.cli", *argv], capture_output=True, text=True, env={**os.environ, "COLUMNS": str(max(console.width - 3, 60))})
     output = (result.stdout + result.stderr).strip().splitlines()
-    for line in output[-keep:]:
+    for line in (output[-keep:] if keep else []):
         console.print(f"   {line}", highlight=False, markup=False)
     if result.returncode != 0:
         console.print(f"[red]   {title} 失败（退出码 {result.returncode}）[/red]")
@@ -282,8 +282,25 @@ def step_audit(console: Console, url: str, region: Path) -> None:
     console.print("7. 智能审核：知识库、药店进销存、全量批量审核（DuckDB），与合成区域的标注比对")
     _run(console, "知识库", ["audit", "knowledge", "import", str(region), "--database-url", url], keep=2)
     _run(console, "进销存", ["audit", "stock", "import", str(region), "--database-url", url], keep=2)
-    _run(console, "批量审核", ["audit", "run", "--database-url", url, "--no-progress"], keep=30)
-    _run(console, "查准查全", ["audit", "evaluate", str(region)], keep=26)
+    _run(console, "批量审核", ["audit", "run", "--database-url", url, "--no-progress"], keep=32)
+    import json
+
+    text = _run(console, "查准查全", ["audit", "evaluate", str(region), "--json"], keep=0)
+    try:
+        rows = json.loads(text[text.index("["):])
+    except ValueError:
+        return
+    table = Table(title="智能审核质量：与合成区域标注比对（规则生效期内）")
+    for column in ("规则类型", "标注", "发现", "命中", "查准率", "查全率"):
+        table.add_column(column, justify="left" if column == "规则类型" else "right")
+    for r in rows:
+        table.add_row(r["rule_type"], str(r["labelled"]), str(r["found"]), str(r["true_positive"]),
+                      f"{r['precision']:.4f}", f"{r['recall']:.4f}")
+    console.print(table)
+    console.print(
+        f"   {len(rows)} 类有标注的违规：最低查准率 {min(r['precision'] for r in rows):.4f}，"
+        f"最低查全率 {min(r['recall'] for r in rows):.4f}"
+    )
 
 
 def step_fund(console: Console, url: str, data_dir: Path, years: list[int]) -> None:

@@ -51,3 +51,27 @@ def test_database_source_equals_region(engine, library, small_region, tmp_path, 
     b = batch.run(small_region, library, tables_region)
     assert sorted(f.comparable() for f in a.findings) == sorted(f.comparable() for f in b.findings)
     assert len(a.findings) > 200
+
+
+def test_evaluation_judges_each_rule_only_while_it_is_in_force(tmp_path):
+    """On a multi-year region, labels from before a rule took effect (追溯码 rules start in 2024)
+    are not counted as misses, and every label the rules could find is found."""
+    import duckdb
+
+    from auditkit import RATES
+    from yibao.synth import generate as gen
+
+    region = tmp_path / "region-2y"
+    gen(persons=1500, seed=21, out=region, years="2023-2024", rates=RATES, progress=False)
+    by_year = dict(duckdb.connect().execute(
+        f"select year(e.begntime), count(*) from '{region}/labels.parquet' l join "
+        f"read_parquet('{region}/encounters/*/*.parquet', hive_partitioning = true) e using (mdtrt_id) "
+        f"where l.pattern = 'trace_code_resale' group by 1").fetchall())
+    assert by_year.get(2023, 0) > 0 and by_year.get(2024, 0) > 0
+    res = CliRunner().invoke(app, ["audit", "evaluate", str(region), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["rule_type"]: r for r in json.loads(res.output)}
+    trace = rows["trace_code_resale"]
+    assert trace["labelled"] == by_year[2024] and trace["recall"] == 1.0 and trace["precision"] == 1.0
+    for r in rows.values():
+        assert r["precision"] >= 0.95 and r["recall"] >= 0.95, r

@@ -60,8 +60,35 @@ def _label_subject(level: str, row: dict) -> str:
     return f"stock:{row['fixmedins_code']}:{row['med_list_codg']}:{row['year']}"
 
 
+def _event_dates(region: Path) -> dict[str, "dt.date"]:
+    """The begin date of every encounter of the region (the date rules are judged on)."""
+    import duckdb
+
+    con = duckdb.connect()
+    rows = con.execute(
+        f"select mdtrt_id, cast(begntime as date) from read_parquet('{region}/encounters/*/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    return dict(rows)
+
+
+def _in_force(rules_by_type: dict[str, list], type_ids: list[str], on: "dt.date") -> bool:
+    for type_id in type_ids:
+        for rule in rules_by_type.get(type_id, ()):
+            if rule.effective_from <= on and (rule.effective_to is None or on <= rule.effective_to):
+                return True
+    return False
+
+
 def evaluate(region: str | Path, findings: list[Finding], library: Library) -> Evaluation:
+    """Precision and recall per labelled pattern. A label counts only when some rule of its type
+    was in force on its date: a rule that starts in 2024 is not faulted for 2022's cases."""
+    import datetime as dt
+
     labels = pq.read_table(Path(region) / "labels.parquet").to_pylist()
+    dates = _event_dates(Path(region))
+    rules_by_type: dict[str, list] = defaultdict(list)
+    for rule in library.enabled_rules():
+        rules_by_type[rule.type_id].append(rule)
     by_pattern: dict[str, dict[str, int]] = defaultdict(dict)
     types_by_pattern: dict[str, list[str]] = defaultdict(list)
     for t in RULE_TYPES.values():
@@ -72,6 +99,9 @@ def evaluate(region: str | Path, findings: list[Finding], library: Library) -> E
         if pattern not in types_by_pattern:
             continue
         level = RULE_TYPES[types_by_pattern[pattern][0]].level
+        on = dates.get(row["mdtrt_id"]) if row.get("mdtrt_id") else dt.date(int(row["year"]), 12, 31)
+        if on is not None and not _in_force(rules_by_type, types_by_pattern[pattern], on):
+            continue
         amount = int(Decimal(row["amount_at_stake"]) * 100)
         by_pattern[pattern][_label_subject(level, row)] = amount
     found: dict[str, dict[str, int]] = defaultdict(dict)
