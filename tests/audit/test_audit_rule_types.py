@@ -50,3 +50,23 @@ def test_rule_type(rule_id, hit, library, tmp_path):
         assert {s: f.comparable() for s, f in online.items()} == {s: f.comparable() for s, f in found.items()}
     else:
         assert rule.type_id in ("stock_mismatch", "provider_cost_outlier", "provider_intensity_outlier")
+
+
+@pytest.mark.parametrize("engine", ["batch", "realtime"])
+def test_planned_chemotherapy_courses_are_not_split_admissions(engine, library, tmp_path):
+    """Readmission 3 days later for the next course (Z51.103 化疗疗程) is care by design, not 分解住院;
+    the same gap with another diagnosis still is."""
+    from auditdata import Dataset
+
+    rule = library.rule("QY-FJ-001")
+    ds = Dataset()
+    ds.inst("CHE-H")
+    ds.item("CHE-DRUG", "奥沙利铂注射液", chrg="09", list_type="101")
+    for person, dx in (("CHE-P", "Z51.103"), ("PNE-P", "J18.900")):
+        ds.person(person)
+        ds.enc(f"{person}-1", person, "CHE-H", med_type="21", begin="2024-03-01 09:00:00", end="2024-03-05 10:00:00", dx=[dx])
+        ds.line(f"{person}-1", 1, "CHE-DRUG", pric="100")
+        ds.enc(f"{person}-2", person, "CHE-H", med_type="21", begin="2024-03-08 09:00:00", end="2024-03-12 10:00:00", dx=[dx])
+        ds.line(f"{person}-2", 1, "CHE-DRUG", pric="100")
+    found = _batch(ds, rule, library, tmp_path) if engine == "batch" else _realtime(ds, rule, library)
+    assert set(found) == {"enc:PNE-P-2"}

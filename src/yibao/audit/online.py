@@ -413,6 +413,9 @@ def _split(rule: Rule, c: _Ctx):
     prev = stays[i - 1]
     gap = (e.begn_date - prev.end_date).days
     n = int(rule.params["dx_prefix_len"])
+    excluded = tuple(rule.params.get("exclude_dx_prefixes") or ())
+    if e.dscg_maindiag_code is not None and excluded and e.dscg_maindiag_code.startswith(excluded):
+        return  # planned courses of chemo- or radiotherapy
     if 0 <= gap <= int(rule.params["max_gap_days"]) and prev.dscg_maindiag_code is not None \
             and e.dscg_maindiag_code is not None and prev.dscg_maindiag_code[:n] == e.dscg_maindiag_code[:n]:
         yield c.enc_row(e.medfee, previous_stay=prev.mdtrt_id, gap_days=gap, main_diag=e.dscg_maindiag_code,

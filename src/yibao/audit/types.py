@@ -92,9 +92,11 @@ RULE_TYPES: dict[str, RuleType] = {t.type_id: t for t in [
     _t("bed_days", "床日与住院天数不符", "encounter", "bed_days", params={"bed_types": ["01"], "tolerance_days": 0},
        message="床位费计{bed_days}日，超过住院天数{ipt_days}日",
        example="住院5天（入院1日、出院6日）收床位费7日即违规"),
-    _t("split_admission", "分解住院", "encounter", "split_admission", params={"max_gap_days": 15, "dx_prefix_len": 3},
+    _t("split_admission", "分解住院", "encounter", "split_admission",
+       params={"max_gap_days": 15, "dx_prefix_len": 3, "exclude_dx_prefixes": ["Z51"]},
        message="出院后{gap_days}天再次入院且主诊断同类（{previous_main_diag}→{main_diag}），疑似分解住院",
-       label="split_admission", example="3月1日出院、3月8日因同一疾病再入院：第二次住院即分解住院"),
+       label="split_admission", example="3月1日出院、3月8日因同一疾病再入院：第二次住院即分解住院"
+                                        "（按疗程的放化疗 Z51 不算）"),
     _t("phantom_stay", "挂床住院", "encounter", "phantom_stay",
        params={"min_days": 3, "bed_types": ["01"], "allowed_types": ["01", "07"]},
        message="住院期间{idle_days}日仅有床位费和护理费（{first_idle_day}至{last_idle_day}），疑似挂床",

@@ -111,8 +111,10 @@ def inject_schedule(ctx: Context, enc: dict, persons: np.ndarray, s: np.ndarray,
         enc["end"][cand] = newbeg + newlos
         enc["flags"][cand] |= F_LONG
     free = ip[(enc["flags"][ip] & F_LONG) == 0]
-    # split admissions: a stay cut in two with a 1–7 day break, same diagnosis, same hospital
-    cand = _pick(rng, free[enc["los"][free] >= 8], rates["split_admission"])
+    # split admissions: a stay cut in two with a 1–7 day break, same diagnosis, same hospital.
+    # Not planned chemo/radiotherapy courses (Z51): those are readmissions by design.
+    planned = np.isin(enc["dis"][free], [i for i, code in enumerate(refdata.diseases().code) if code.startswith("Z51")])
+    cand = _pick(rng, free[(enc["los"][free] >= 8) & ~planned], rates["split_admission"])
     if len(cand):
         L = enc["los"][cand]
         k = rng.integers(3, np.maximum(L - 4, 4))

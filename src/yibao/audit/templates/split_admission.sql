@@ -1,5 +1,7 @@
 -- 分解住院: a stay that begins 0..max_gap_days after the person's previous stay (by begntime) ended, with
--- the same first dx_prefix_len characters of the principal diagnosis. At stake: the second stay.
+-- the same first dx_prefix_len characters of the principal diagnosis. Planned courses (放疗/化疗,
+-- principal diagnoses starting with one of exclude_dx_prefixes, Z51 by default) are readmissions
+-- by design and are left out. At stake: the second stay.
 with s as (
     select e.*, lag(end_date) over w as prev_end, lag(dscg_maindiag_code) over w as prev_dx,
            lag(mdtrt_id) over w as prev_mdtrt_id
@@ -13,3 +15,6 @@ from s
 where prev_end is not null
   and {{ days('prev_end', 'begn_date') }} between 0 and {{ p.max_gap_days | int }}
   and substr(prev_dx, 1, {{ p.dx_prefix_len | int }}) = substr(dscg_maindiag_code, 1, {{ p.dx_prefix_len | int }})
+{% for prefix in p.exclude_dx_prefixes %}
+  and substr(dscg_maindiag_code, 1, {{ prefix | length }}) <> '{{ prefix }}'
+{% endfor %}
