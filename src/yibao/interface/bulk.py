@@ -23,7 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from yibao.money import exact_from_text, exact_to_text, round_half_up
@@ -139,17 +139,24 @@ UNSETTLED = (
     .where(s.encounters.c.status.in_(("open", "discharged")))
     .order_by(s.encounters.c.endtime, s.encounters.c.mdtrt_id)
 )
-LINES_TAKE_SETTLEMENT = (
+LINES_OF_ENCOUNTER_SETTLED = (
     update(s.fee_lines)
-    .where(s.fee_lines.c.mdtrt_id.in_(bindparam("ids", expanding=True)))
+    .where(s.fee_lines.c.mdtrt_id == bindparam("k_mdtrt_id"))
     .where(s.fee_lines.c.status == "active")
-    .values(
-        status="settled",
-        setl_id=select(s.settlements.c.setl_id)
-        .where(s.settlements.c.mdtrt_id == s.fee_lines.c.mdtrt_id)
-        .where(s.settlements.c.status == "settled")
-        .scalar_subquery(),
+    .values(status="settled", setl_id=bindparam("setl_id"))
+)
+_F, _C = s.fee_lines, s.catalogue
+_NEGO = and_(_C.c.nego_drug.is_(True), _F.c.chrgitm_lv != "")
+_LINE_SUMS = (
+    select(
+        _F.c.mdtrt_id, case((_NEGO, 1), else_=0).label("nego"), func.count().label("n"),
+        func.sum(_F.c.det_item_fee_sumamt), func.sum(_F.c.fulamt_ownpay_amt), func.sum(_F.c.overlmt_amt),
+        func.sum(_F.c.preselfpay_amt), func.sum(_F.c.inscp_scp_amt),
     )
+    .select_from(_F.outerjoin(_C, _C.c.med_list_codg == _F.c.med_list_codg))
+    .where(_F.c.mdtrt_id.in_(bindparam("ids", expanding=True)))
+    .where(_F.c.status == "active")
+    .group_by(_F.c.mdtrt_id, case((_NEGO, 1), else_=0))
 )
 ENCOUNTERS_SETTLED = (
     update(s.encounters).where(s.encounters.c.mdtrt_id.in_(bindparam("ids", expanding=True))).values(status="settled")
@@ -228,19 +235,16 @@ class BulkSettler:
         with self.engine.begin() as conn:
             ctx = _Context.load(conn, {r.psn_no for r in todo}, lock=True)
             by_encounter: dict[str, list[LineSplit]] = {r.mdtrt_id: [] for r in todo}
-            line_query = (
-                select(s.fee_lines.c.mdtrt_id, s.fee_lines.c.feedetl_sn, s.fee_lines.c.med_list_codg, s.fee_lines.c.chrgitm_lv,
-                       s.fee_lines.c.det_item_fee_sumamt, s.fee_lines.c.fulamt_ownpay_amt, s.fee_lines.c.overlmt_amt,
-                       s.fee_lines.c.preselfpay_amt, s.fee_lines.c.inscp_scp_amt, s.fee_lines.c.init_feedetl_sn)
-                .where(s.fee_lines.c.mdtrt_id.in_(list(by_encounter)))
-                .where(s.fee_lines.c.status == "active")
-            )
-            nego = {code for code, item in catalogue.items() if item.nego_drug}
-            for (mdtrt_id, sn, code, lv, amount, fulamt, overlmt, pre, inscp, init) in conn.execute(line_query).all():
-                # positional: this loop runs once per stored line
-                by_encounter[mdtrt_id].append(
-                    LineSplit(sn, code, lv, 0, 0, amount, fulamt, overlmt, pre, inscp, None, 0, bool(lv) and code in nego, "", init)
-                )
+            # Settling needs each encounter's totals, and for the civil-servant layer the policy-scope
+            # part of its negotiated-drug lines: the database adds them up, so each encounter comes
+            # as at most two aggregate lines (negotiated drugs, the rest) with exactly the same sums.
+            for mdtrt_id, is_nego, n, amount, fulamt, overlmt, pre, inscp in conn.execute(
+                _LINE_SUMS, {"ids": list(by_encounter)}
+            ).all():
+                by_encounter[mdtrt_id].append(LineSplit(
+                    f"Σ{'nego' if is_nego else 'rest'}({n})", "", "02" if is_nego else "01", 0, 0,
+                    int(amount), int(fulamt), int(overlmt), int(pre), int(inscp), None, 0, bool(is_nego),
+                ))
             rows = _Rows()
             settled = []
             for r in todo:
@@ -260,7 +264,7 @@ class BulkSettler:
             if settled:
                 # One statement each: every active line takes the settlement of its encounter.
                 ids = [x["k_mdtrt_id"] for x in settled]
-                conn.execute(LINES_TAKE_SETTLEMENT, {"ids": ids})
+                conn.execute(LINES_OF_ENCOUNTER_SETTLED, settled)
                 conn.execute(ENCOUNTERS_SETTLED, {"ids": ids})
         return report
 
@@ -319,6 +323,15 @@ class BulkSettler:
         return setl_id
 
 
+_IN_PSN = bindparam("psn_nos", expanding=True)
+_LOCK_PERSONS = select(s.persons.c.psn_no).where(s.persons.c.psn_no.in_(_IN_PSN)).order_by(s.persons.c.psn_no).with_for_update()
+_PERSONS = select(s.persons).where(s.persons.c.psn_no.in_(_IN_PSN))
+_INSURANCE = select(s.insurance).where(s.insurance.c.psn_no.in_(_IN_PSN))
+_IDENTITIES = select(s.identities).where(s.identities.c.psn_no.in_(_IN_PSN)).where(s.identities.c.assistance.is_not(None))
+_FILINGS = select(s.filings).where(s.filings.c.psn_no.in_(_IN_PSN)).where(s.filings.c.status == "valid")
+_ACCUMULATORS = select(s.accumulators).where(s.accumulators.c.psn_no.in_(_IN_PSN))
+
+
 class _Context:
     """The persons of one chunk: enrollment, identities, filings, accumulators, balances."""
 
@@ -335,16 +348,16 @@ class _Context:
     @classmethod
     def load(cls, conn: Connection, psn_nos: set[str], *, lock: bool) -> "_Context":
         ctx = cls()
-        wanted = sorted(psn_nos)
+        wanted = {"psn_nos": sorted(psn_nos)}
         if lock and conn.dialect.name == "postgresql":
-            conn.execute(select(s.persons.c.psn_no).where(s.persons.c.psn_no.in_(wanted)).order_by(s.persons.c.psn_no).with_for_update())
-        ctx.persons = {r.psn_no: r for r in conn.execute(select(s.persons).where(s.persons.c.psn_no.in_(wanted)))}
-        ctx.insurance = {(r.psn_no, r.insutype): r for r in conn.execute(select(s.insurance).where(s.insurance.c.psn_no.in_(wanted)))}
-        for r in conn.execute(select(s.identities).where(s.identities.c.psn_no.in_(wanted)).where(s.identities.c.assistance.is_not(None))):
+            conn.execute(_LOCK_PERSONS, wanted)
+        ctx.persons = {r.psn_no: r for r in conn.execute(_PERSONS, wanted)}
+        ctx.insurance = {(r.psn_no, r.insutype): r for r in conn.execute(_INSURANCE, wanted)}
+        for r in conn.execute(_IDENTITIES, wanted):
             ctx.identities.setdefault(r.psn_no, []).append(r)
-        for r in conn.execute(select(s.filings).where(s.filings.c.psn_no.in_(wanted)).where(s.filings.c.status == "valid")):
+        for r in conn.execute(_FILINGS, wanted):
             ctx.filings.setdefault(r.psn_no, []).append(r)
-        for r in conn.execute(select(s.accumulators).where(s.accumulators.c.psn_no.in_(wanted))):
+        for r in conn.execute(_ACCUMULATORS, wanted):
             state = ctx.states.setdefault((r.psn_no, r.year), YearState())
             if r.layer == "admissions":
                 state.admissions = r.count

@@ -53,6 +53,19 @@ def totals_of(lines) -> Totals:
     return Totals(medfee, fulamt, overlmt, preselfpay, inscp)
 
 
+def _once(render):
+    """A rendering closure that renders once: the row and the trace share the same text."""
+    text = None
+
+    def cached() -> str:
+        nonlocal text
+        if text is None:
+            text = render()
+        return text
+
+    return cached
+
+
 class _Chain:
     """Working state while one claim runs down the payer chain."""
 
@@ -202,6 +215,7 @@ def _basic(chain: _Chain, benefit: BenefitRule, category: str) -> tuple[int, Fra
                 text += f"，受限额限制支付{fmt_yuan(pay)}元"
         return text
 
+    explain = _once(explain)
     chain.steps.append(lambda: "基本医保统筹: " + explain())
     chain.rows.append(FundRow("basic", scheme.basic_fund, inscp, cap_remaining, pay, explain))
     chain.paid["hifp_pay"] = pay
@@ -333,6 +347,7 @@ def _cumulative(
                 text += f"，受限额限制支付{fmt_yuan(step.pay)}元"
         return text + f"；本次支付{fmt_yuan(step.pay)}元"
 
+    explain = _once(explain)
     chain.steps.append(lambda: f"{label}: {explain()}")
     chain.rows.append(FundRow(kind, fund_pay_type, base, step.cap_remaining, step.pay, explain))
     chain.paid[field] += step.pay
