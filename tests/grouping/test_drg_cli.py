@@ -148,7 +148,7 @@ def test_parallel_error_reports_the_first_bad_line(tmp_path, chs, chs_scheme):
 
 def test_check_command(tmp_path):
     result = runner.invoke(app, ["drg", "check", "demo"])
-    assert result.exit_code == 0 and "7 MDC, 18 ADRG, 33 DRG" in result.output
+    assert result.exit_code == 0 and "21 MDC, 71 ADRG, 119 DRG" in result.output
     bad = runner.invoke(app, ["drg", "check", str(tmp_path)])
     assert bad.exit_code == 1 and "mdc.csv" in bad.output
 

@@ -75,7 +75,7 @@ def test_rule_syntax_error_names_file_line_and_column(scheme_copy):
 def test_unknown_list_in_rule(scheme_copy):
     path = scheme_copy / "mdc.csv"
     line = _line_of(path, "MDCE,")
-    _edit(path, "MDCE,5,呼吸系统疾病及功能障碍,pdx:mdc", "MDCE,5,呼吸系统疾病及功能障碍,pdx:zz")
+    _edit(path, "MDCE,10,呼吸系统疾病及功能障碍,pdx:mdc", "MDCE,10,呼吸系统疾病及功能障碍,pdx:zz")
     issues = _issues(scheme_copy)
     assert any(f"line {line})" in i and "entry_rule" in i and "'zz'" in i for i in issues)
 
@@ -106,7 +106,7 @@ def test_unknown_references(scheme_copy):
 
 
 def test_missing_tag_group_is_an_error(scheme_copy):
-    _edit(scheme_copy / "adrg.csv", "GD1,MDCG,1,阑尾切除术,ppr:ss", "GD1,MDCG,1,阑尾切除术,ssgrp:1")
+    _edit(scheme_copy / "adrg.csv", "GD1,MDCG,2,阑尾切除术,ppr:ss", "GD1,MDCG,2,阑尾切除术,ssgrp:1")
     assert any("手术组标签 '1'" in i for i in _issues(scheme_copy))
 
 
@@ -129,7 +129,8 @@ def test_demo_scheme_groups(demo):
     assert grp(demo, ["D25.900"], ["68.4100"], gender=1) == ("FAIL", "0000", "00", "0000")
     assert grp(demo, ["P07.300", "P22.000"], age=0, age_days=10, weight=1200) == ("SUCCESS", "MDCP", "PS1", "PS11")
     assert grp(demo, ["S06.500", "S27.000"]) == ("SUCCESS", "MDCZ", "ZZ1", "ZZ15")
-    assert grp(demo, ["S72.000", "S72.100"]) == ("FAIL", "0000", "00", "0000")  # one region
+    # one region: not MDCZ; the fracture groups in its own body system
+    assert grp(demo, ["S72.000", "S72.100"]) == ("SUCCESS", "MDCI", "IR1", "IR15")
     assert grp(demo, ["I35.000"], ["36.1200", "35.2200"]) == ("SUCCESS", "MDCF", "FB1", "FB15")
     # J96.000 is an MCC of table E1 = J44.100's table -> excluded; E87.102 is a CC -> ET23.
     assert grp(demo, ["J44.100", "J96.000", "E87.102"]) == ("SUCCESS", "MDCE", "ET2", "ET23")
