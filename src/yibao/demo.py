@@ -245,8 +245,9 @@ def step_payment(console: Console, engine, url: str, data_dir: Path, years: list
         ), {"y": last}).one()
     # The demo's budgets: what the year actually cost (a bureau sets them ahead from its plan).
     budget, dip_budget = fund / 100, total / 100
+    which = "CHS-DRG 1.1" if scheme != "demo" else "yibao 演示方案（按合成区域编制；设置 YIBAO_SHARED_DATA 可用 CHS-DRG 1.1 完整方案）"
     console.print(
-        f"6. 按病种付费：{n:,} 个住院病例（{cases}），分组方案 {scheme}；"
+        f"6. 按病种付费：{n:,} 个住院病例（{cases}），分组方案 {which}；"
         f"{last} 年 DRG 基金预算 {budget:,.2f} 元，DIP 总额预算 {dip_budget:,.2f} 元"
     )
     span = f"{history[0]}-{history[-1]}" if len(history) > 1 else str(history[0])

@@ -44,7 +44,7 @@ def scheme_path() -> tuple[Path, str]:
             return candidate, "CHS-DRG 1.1（共享参考数据）"
     from yibao.grouping.drg_cli import demo_scheme_path
 
-    return demo_scheme_path(), "yibao 内置演示方案（编码为虚构，入组率低）"
+    return demo_scheme_path(), "yibao 内置演示方案（按合成区域的病种编制，非国家分组方案）"
 
 
 def folder_for(data_dir: Path | None, year: int) -> Path:
