@@ -122,5 +122,8 @@ def _resolve_cached(policy: PolicyFile, on: dt.date) -> ResolvedPolicy:
 
 
 def resolve(policy: PolicyFile, on: dt.date) -> ResolvedPolicy:
-    """``policy.resolve(on)``, remembered (a policy file does not change once loaded)."""
-    return _resolve_cached(policy, on)
+    """``policy.resolve(on)``, remembered (a policy file does not change once loaded).
+
+    Dates between two parameter changes share one resolution (its ``on`` is the first of them),
+    so a year of daily settlements resolves and compiles a policy a handful of times, not 365."""
+    return _resolve_cached(policy, policy.in_force_since(on))

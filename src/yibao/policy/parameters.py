@@ -12,6 +12,7 @@ problem is reported with the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime as dt
 import hashlib
@@ -124,6 +125,17 @@ class PolicyFile:
             return ResolvedPolicy.model_validate(document)
         except ValidationError as exc:
             raise PolicyError(_explain_validation(self.source, on, exc)) from None
+
+    def in_force_since(self, on: dt.date) -> dt.date:
+        """The latest date on or before ``on`` on which some parameter took a new value: every
+        date from it to ``on`` resolves to the same values (used to share one resolution)."""
+        dates = self.__dict__.get("_change_dates")
+        if dates is None:
+            dates = self.__dict__["_change_dates"] = sorted(
+                {d for parameter in self.parameters.values() for d in parameter.effective_dates()}
+            )
+        index = bisect.bisect_right(dates, on)
+        return dates[index - 1] if index else on
 
     def complete_from(self) -> dt.date:
         """The first date on which every parameter has a value."""

@@ -237,7 +237,7 @@ class ResolvedPolicy(Strict):
     med_types: dict[str, str]
     med_type_aliases: dict[str, str] = Field(default_factory=dict)
     schemes: dict[str, SchemeParams]
-    on: str  # the ISO date the values were resolved for
+    on: str  # the ISO date from which these values are in force (resolved for it or a later date)
 
     @model_validator(mode="after")
     def _consistent(self) -> "ResolvedPolicy":
