@@ -1,0 +1,80 @@
+"""Group commit: ``Platform.call_many`` answers each request exactly as ``call`` would, while
+writing the mutating ones in one transaction with a savepoint each."""
+
+from sqlalchemy import select
+
+from interfaceworld import DAY, seed_world
+from test_day import admit_and_upload
+from test_safety import accumulators, count
+from yibao.interface import Platform
+from yibao.interface.client import InProcess, InterfaceClient
+from yibao.storage import db
+from yibao.storage import schema as s
+
+VOLATILE = ("inf_refmsgid", "refmsg_time", "respond_time")
+
+
+def stable(answer):
+    """An answer without the fields that name the moment it was made."""
+    out = {k: v for k, v in answer.items() if k not in VOLATILE}
+    setlinfo = (out.get("output") or {}).get("setlinfo")
+    if isinstance(setlinfo, dict):
+        ids = ("setl_id", "mdtrt_id", "medins_setl_id")
+        out["output"] = dict(out["output"], setlinfo={k: v for k, v in setlinfo.items() if k not in ids})
+    return out
+
+
+def test_a_refused_request_in_a_group_leaves_nothing_and_the_others_are_kept(hospital, platform, world):
+    first, _ = admit_and_upload(hospital)
+    second = hospital.admit(psn_no="P2", insutype="390", med_type="21", begntime="2020-03-02 08:00:00")
+    good = hospital.envelope("2304", {"data": hospital.settle_data(first, "P1", "390", "10500.00")})
+    # A fee upload whose second line is malformed: refused whole, in the middle of the group.
+    bad_lines = hospital.fee_lines(second, "P2", [("XA", 10, 1), ("XA", 10, 1, {"det_item_fee_sumamt": "10.50"})])
+    bad = hospital.envelope("2301", {"feedetail": bad_lines})
+    fine_lines = hospital.fee_lines(second, "P2", [("XA", 10, 2)], start=10)
+    fine = hospital.envelope("2301", {"feedetail": fine_lines})
+    answers = platform.call_many([good, bad, fine])
+    assert [a["infcode"] for a in answers] == [0, -1, 0]
+    assert "det_item_fee_sumamt" in answers[1]["err_msg"]
+    with world.connect() as conn:
+        lines = conn.execute(select(s.fee_lines.c.feedetl_sn).where(s.fee_lines.c.mdtrt_id == second)).scalars().all()
+        logged = conn.execute(select(s.request_log.c.msgid)).scalars().all()
+    assert lines == ["10"]  # only the fine upload's line
+    assert good["msgid"] in logged and fine["msgid"] in logged and bad["msgid"] not in logged
+    assert count(world, s.settlements) == 1
+
+
+def test_a_repeated_msgid_inside_one_group_is_answered_from_the_first(hospital, platform, world):
+    mdtrt_id, _ = admit_and_upload(hospital)
+    envelope = hospital.envelope("2304", {"data": hospital.settle_data(mdtrt_id, "P1", "390", "10500.00")})
+    first, again = platform.call_many([envelope, dict(envelope)])
+    assert first["infcode"] == 0 and again == first
+    assert count(world, s.settlements) == 1
+    with world.connect() as conn:
+        paid = conn.execute(select(s.accumulators.c.paid).where(s.accumulators.c.layer == "390100")).scalar()
+    assert paid == 594100  # paid once, as in the single-request retry test
+
+
+def test_group_answers_and_books_equal_one_by_one(world):
+    """The same day's requests, once through ``call`` one at a time and once through
+    ``call_many`` in one group, give the same answers and the same books."""
+    results = []
+    for grouped in (False, True):
+        if grouped:
+            db.reset(world)
+            seed_world(world)
+        platform = Platform(world)
+        hospital = InterfaceClient(InProcess(platform), "H51140200001", mdtrtarea_admvs="511402", clock=lambda: DAY)
+        envelopes = []
+        for n, (psn_no, amount) in enumerate((("P1", 4000), ("P1", 9000), ("P2", 2500))):
+            mdtrt_id = hospital.admit(psn_no=psn_no, insutype="390", med_type="21", begntime=f"2020-03-0{n + 1} 08:00:00")
+            lines = hospital.fee_lines(mdtrt_id, psn_no, [("XA", amount, 1), ("XB", 30, 2)])
+            envelopes.append(hospital.envelope("2301", {"feedetail": lines}))
+            total = f"{amount + 60}.00"
+            envelopes.append(hospital.envelope("2304", {"data": hospital.settle_data(mdtrt_id, psn_no, "390", total)}))
+        answers = platform.call_many(envelopes) if grouped else [platform.call(e) for e in envelopes]
+        assert all(a["infcode"] == 0 for a in answers), [a["err_msg"] for a in answers]
+        results.append(([stable(a) for a in answers], accumulators(world)))
+    assert results[0] == results[1]
+    # The second settlement of P1 sees the first one's accumulators, inside the same group.
+    assert any(row[0] == "P1" and row[2] == "admissions" and row[5] == 2 for row in results[1][1])
