@@ -479,16 +479,16 @@ class _Rows:
                 else:
                     inserts.append(dict(psn_no=psn_no, year=year, layer=layer, base=base, paid=paid, count=count))
         if updates:
-            conn.execute(q.ACCUMULATOR_UPDATE, updates)
+            q.ACCUMULATOR_UPDATE.run_many(conn, updates)
         if inserts:
-            conn.execute(q.ACCUMULATOR_INSERT, inserts)
+            q.ACCUMULATOR_INSERT.run(conn, inserts)
         changes = [
             dict(k_psn_no=psn, k_insutype=insutype, change=ctx.balances[(psn, insutype)] - row.acct_balc)
             for (psn, insutype), row in ctx.insurance.items()
             if ctx.balances[(psn, insutype)] != row.acct_balc
         ]
         if changes:
-            conn.execute(q.ACCOUNT_CHANGE, changes)
+            q.ACCOUNT_CHANGE.run_many(conn, changes)
 
 
 def _exact(value: Any) -> Fraction | Decimal:

@@ -18,11 +18,11 @@ from .errors import InterfaceError
 def lock_person(conn: Connection, psn_no: str) -> None:
     """Serialise writers per person. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(q.PERSON_LOCK, {"psn_no": psn_no})
+        q.PERSON_LOCK.first(conn, {"psn_no": psn_no})
 
 
 def person(conn: Connection, psn_no: str) -> Any:
-    row = conn.execute(q.PERSON, {"psn_no": psn_no}).first()
+    row = q.PERSON.first(conn, {"psn_no": psn_no})
     if row is None:
         raise InterfaceError(f"未知的人员编号 psn_no {psn_no}", field="psn_no")
     try:
@@ -33,7 +33,7 @@ def person(conn: Connection, psn_no: str) -> Any:
 
 
 def insurance(conn: Connection, psn_no: str, insutype: str | None) -> Any:
-    rows = conn.execute(q.INSURANCE, {"psn_no": psn_no}).fetchall()
+    rows = q.INSURANCE.all(conn, {"psn_no": psn_no})
     if not rows:
         raise InterfaceError(f"人员 {psn_no} 没有参保记录", field="psn_no")
     if insutype is None:
@@ -46,7 +46,7 @@ def insurance(conn: Connection, psn_no: str, insutype: str | None) -> Any:
 
 
 def assistance_on(conn: Connection, psn_no: str, when: dt.datetime) -> str | None:
-    rows = conn.execute(q.ASSISTANCE, {"psn_no": psn_no, "when": when}).fetchall()
+    rows = q.ASSISTANCE.all(conn, {"psn_no": psn_no, "when": when})
     # A person in several groups is helped under the most generous one.
     order = ["tekun", "dibao", "poverty", "low_income"]
     groups = sorted({r.assistance for r in rows}, key=order.index)
@@ -79,7 +79,7 @@ def encounter(conn: Connection, mdtrt_id: str, fixmedins_code: str, psn_no: str 
     ``lock`` takes the encounter's row lock on PostgreSQL, so that fee uploads and settlement of
     one encounter never interleave."""
     statement = q.ENCOUNTER_LOCK if lock and conn.dialect.name == "postgresql" else q.ENCOUNTER
-    row = conn.execute(statement, {"mdtrt_id": mdtrt_id}).first()
+    row = statement.first(conn, {"mdtrt_id": mdtrt_id})
     if row is None or row.fixmedins_code != fixmedins_code:
         raise InterfaceError(f"本机构没有就诊ID mdtrt_id {mdtrt_id}", field="mdtrt_id")
     if psn_no is not None and row.psn_no != psn_no:
@@ -89,7 +89,7 @@ def encounter(conn: Connection, mdtrt_id: str, fixmedins_code: str, psn_no: str 
 
 def filing_on_record(conn: Connection, psn_no: str, kind: str, when: dt.date, fixmedins_code: str, admdvs: str) -> bool:
     """Is a valid filing of ``kind`` (out_of_region | referral) on record for this care?"""
-    rows = conn.execute(q.FILINGS, {"psn_no": psn_no, "kind": kind, "on": when}).fetchall()
+    rows = q.FILINGS.all(conn, {"psn_no": psn_no, "kind": kind, "on": when})
     for row in rows:
         place_ok = not row.mdtrtarea_admdvs or admdvs.startswith(row.mdtrtarea_admdvs)
         inst_ok = not row.reflin_medins_no or row.reflin_medins_no == fixmedins_code
@@ -100,9 +100,9 @@ def filing_on_record(conn: Connection, psn_no: str, kind: str, when: dt.date, fi
 
 def active_lines(conn: Connection, mdtrt_id: str, chrg_bchno: str | None = None) -> list[Any]:
     if chrg_bchno not in (None, "", "0000"):
-        return conn.execute(q.ACTIVE_LINES_OF_BATCH, {"mdtrt_id": mdtrt_id, "chrg_bchno": chrg_bchno}).fetchall()
-    return conn.execute(q.ACTIVE_LINES, {"mdtrt_id": mdtrt_id}).fetchall()
+        return q.ACTIVE_LINES_OF_BATCH.all(conn, {"mdtrt_id": mdtrt_id, "chrg_bchno": chrg_bchno})
+    return q.ACTIVE_LINES.all(conn, {"mdtrt_id": mdtrt_id})
 
 
 def all_lines(conn: Connection, mdtrt_id: str) -> list[Any]:
-    return conn.execute(q.LIVE_LINES, {"mdtrt_id": mdtrt_id}).fetchall()
+    return q.LIVE_LINES.all(conn, {"mdtrt_id": mdtrt_id})

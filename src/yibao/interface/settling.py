@@ -63,7 +63,7 @@ class Prepared:
 
 
 def load_state(call: Call, psn_no: str, year: int) -> tuple[YearState, set[str]]:
-    rows = call.conn.execute(q.ACCUMULATORS, {"psn_no": psn_no, "year": year}).fetchall()
+    rows = q.ACCUMULATORS.all(call.conn, {"psn_no": psn_no, "year": year})
     state = YearState()
     for row in rows:
         if row.layer == "admissions":
@@ -185,8 +185,8 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
     enc = prep.encounter
     admissions = result.delta.admissions if is_inpatient(prep.policy, enc.med_type) else 0
     clr_type = "21" if is_inpatient(prep.policy, enc.med_type) else "11"
-    conn.execute(
-        q.SETTLEMENT_INSERT,
+    q.SETTLEMENT_INSERT.run(
+        conn,
         dict(
             setl_id=setl_id,
             mdtrt_id=enc.mdtrt_id,
@@ -229,8 +229,8 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
             trace="\n".join(result.trace),
         ),
     )
-    conn.execute(
-        q.FUNDS_INSERT,
+    q.FUNDS_INSERT.run(
+        conn,
         [
             dict(
                 setl_id=setl_id,
@@ -246,11 +246,13 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
             for row in result.rows
         ],
     )
-    conn.execute(q.LINES_SETTLED, {"k_mdtrt_id": enc.mdtrt_id, "sns": [r.feedetl_sn for r in prep.line_rows], "setl_id": setl_id})
+    q.LINES_SETTLED.run_many(
+        conn, [{"k_mdtrt_id": enc.mdtrt_id, "k_feedetl_sn": r.feedetl_sn, "setl_id": setl_id} for r in prep.line_rows]
+    )
     write_accumulators(call, enc.psn_no, result.delta.year, prep.state, result.delta.layers, admissions, prep.accum_keys, sign=1)
     if result.acct_pay:
-        conn.execute(q.ACCOUNT_CHANGE, {"k_psn_no": enc.psn_no, "k_insutype": enc.insutype, "change": -result.acct_pay})
-    conn.execute(q.ENCOUNTER_STATUS, {"k_mdtrt_id": enc.mdtrt_id, "status": "settled"})
+        q.ACCOUNT_CHANGE.run(conn, {"k_psn_no": enc.psn_no, "k_insutype": enc.insutype, "change": -result.acct_pay})
+    q.ENCOUNTER_STATUS.run(conn, {"k_mdtrt_id": enc.mdtrt_id, "status": "settled"})
     call.ref_id = setl_id
     return setl_id
 
@@ -284,9 +286,9 @@ def write_accumulators(
         else:
             inserts.append(dict(psn_no=psn_no, year=year, layer=key, base=exact_to_text(base), paid=paid, count=count))
     if updates:
-        conn.execute(q.ACCUMULATOR_UPDATE, updates)
+        q.ACCUMULATOR_UPDATE.run_many(conn, updates)
     if inserts:
-        conn.execute(q.ACCUMULATOR_INSERT, inserts)
+        q.ACCUMULATOR_INSERT.run(conn, inserts)
 
 
 # ── output nodes ────────────────────────────────────────────────────────────────────────────
@@ -376,20 +378,20 @@ def reverse(call: Call, setl_id: str | None, mdtrt_id: str, psn_no: str, *, void
         raise InterfaceError(
             f"结算ID setl_id 为空：就诊 {mdtrt_id} 需指定要撤销的结算（预结算不产生结算记录，不能撤销）", field="setl_id"
         )
-    original = conn.execute(q.SETTLEMENT, {"setl_id": setl_id}).first()
+    original = q.SETTLEMENT.first(conn, {"setl_id": setl_id})
     if original is None or original.mdtrt_id != enc.mdtrt_id or original.refd_setl_flag != "0":
         raise InterfaceError(f"就诊 {mdtrt_id} 没有结算ID为 {setl_id} 的结算记录（预结算不能撤销）", field="setl_id")
     if original.status != "settled":
         raise InterfaceError(f"结算 {setl_id} 已撤销（状态: {original.status}），不能重复撤销", field="setl_id")
-    funds = conn.execute(q.FUNDS, {"setl_id": setl_id}).fetchall()
+    funds = q.FUNDS.all(conn, {"setl_id": setl_id})
     state, keys = load_state(call, psn_no, original.setl_year)
     layers = tuple((f.fund_pay_type, exact_from_text(f.base), f.fund_payamt) for f in funds if f.counted)
     write_accumulators(call, psn_no, original.setl_year, state, layers, original.admissions_counted, keys, sign=-1)
     if original.acct_pay:
-        conn.execute(q.ACCOUNT_CHANGE, {"k_psn_no": psn_no, "k_insutype": original.insutype, "change": original.acct_pay})
-    conn.execute(q.LINES_UNSETTLED, {"k_setl_id": setl_id})
-    conn.execute(q.ENCOUNTER_STATUS, {"k_mdtrt_id": mdtrt_id, "status": "discharged" if enc.endtime else "open"})
-    conn.execute(q.SETTLEMENT_STATUS, {"k_setl_id": setl_id, "status": "voided" if void else "reversed"})
+        q.ACCOUNT_CHANGE.run(conn, {"k_psn_no": psn_no, "k_insutype": original.insutype, "change": original.acct_pay})
+    q.LINES_UNSETTLED.run(conn, {"k_setl_id": setl_id})
+    q.ENCOUNTER_STATUS.run(conn, {"k_mdtrt_id": mdtrt_id, "status": "discharged" if enc.endtime else "open"})
+    q.SETTLEMENT_STATUS.run(conn, {"k_setl_id": setl_id, "status": "voided" if void else "reversed"})
     money_fields = (
         "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
         "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay", "oth_pay",
@@ -397,7 +399,7 @@ def reverse(call: Call, setl_id: str | None, mdtrt_id: str, psn_no: str, *, void
     )
     rev_id = setl_id if void else new_id("R")
     if not void:
-        row = dict(original._mapping)
+        row = original._asdict()
         row.update({k: -row[k] for k in money_fields})
         row.update(
             setl_id=rev_id, setl_time=call.when, setl_year=original.setl_year, msgid=call.request.msgid,

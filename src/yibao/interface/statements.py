@@ -3,8 +3,10 @@
 Parameters that select rows in an UPDATE are named ``k_<column>`` (SQLAlchemy reserves the
 plain column names for the SET clause).
 
-Building a SQLAlchemy statement costs more than running it on SQLite; these are compiled on
-first use and reused by every call.
+Building a SQLAlchemy statement costs more than running it on SQLite, and so does SQLAlchemy's
+work for each execution: these are compiled once per dialect and run on the DBAPI cursor
+(``yibao.storage.fast``), e.g. ``q.PERSON.first(conn, {...})``, ``q.LINES_INSERT.run(conn, rows)``.
+Rows come back as named tuples; ``.statement`` is the plain SQLAlchemy statement.
 """
 
 from __future__ import annotations
@@ -12,29 +14,31 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from yibao.storage import schema as s
+from yibao.storage.fast import FastInsert, FastStatement
 
 b = bindparam
+fast = FastStatement
 
 # ── request log ─────────────────────────────────────────────────────────────────────────────
-REPLAY = (
+REPLAY = fast(
     select(s.request_log.c.body_sha256, s.request_log.c.status, s.request_log.c.response, s.request_log.c.infno)
     .where(s.request_log.c.fixmedins_code == b("fixmedins_code"))
     .where(s.request_log.c.msgid == b("msgid"))
 )
-LOG_INSERT = s.request_log.insert()
+LOG_INSERT = FastInsert(s.request_log)
 
 # ── persons ─────────────────────────────────────────────────────────────────────────────────
-PERSON = select(s.persons).where(s.persons.c.psn_no == b("psn_no"))
-PERSON_LOCK = select(s.persons.c.psn_no).where(s.persons.c.psn_no == b("psn_no")).with_for_update()
-INSURANCE = select(s.insurance).where(s.insurance.c.psn_no == b("psn_no"))
-ASSISTANCE = (
+PERSON = fast(select(s.persons).where(s.persons.c.psn_no == b("psn_no")))
+PERSON_LOCK = fast(select(s.persons.c.psn_no).where(s.persons.c.psn_no == b("psn_no")).with_for_update())
+INSURANCE = fast(select(s.insurance).where(s.insurance.c.psn_no == b("psn_no")))
+ASSISTANCE = fast(
     select(s.identities.c.assistance)
     .where(s.identities.c.psn_no == b("psn_no"))
     .where(s.identities.c.assistance.is_not(None))
     .where(s.identities.c.begntime <= b("when"))
     .where(or_(s.identities.c.endtime.is_(None), s.identities.c.endtime >= b("when")))
 )
-FILINGS = (
+FILINGS = fast(
     select(s.filings)
     .where(s.filings.c.psn_no == b("psn_no"))
     .where(s.filings.c.kind == b("kind"))
@@ -42,7 +46,7 @@ FILINGS = (
     .where(s.filings.c.begndate <= b("on"))
     .where(or_(s.filings.c.enddate.is_(None), s.filings.c.enddate >= b("on")))
 )
-ACCOUNT_CHANGE = (
+ACCOUNT_CHANGE = fast(
     update(s.insurance)
     .where(s.insurance.c.psn_no == b("k_psn_no"))
     .where(s.insurance.c.insutype == b("k_insutype"))
@@ -50,45 +54,47 @@ ACCOUNT_CHANGE = (
 )
 
 # ── encounters and lines ────────────────────────────────────────────────────────────────────
-ENCOUNTER = select(s.encounters).where(s.encounters.c.mdtrt_id == b("mdtrt_id"))
-ENCOUNTER_LOCK = ENCOUNTER.with_for_update()
-ENCOUNTER_STATUS = update(s.encounters).where(s.encounters.c.mdtrt_id == b("k_mdtrt_id")).values(status=b("status"))
-ACTIVE_LINES = (
-    select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == b("mdtrt_id")).where(s.fee_lines.c.status == "active")
-)
-ACTIVE_LINES_OF_BATCH = ACTIVE_LINES.where(s.fee_lines.c.chrg_bchno == b("chrg_bchno"))
-OPEN_VISIT_NO = (
+_ENCOUNTER = select(s.encounters).where(s.encounters.c.mdtrt_id == b("mdtrt_id"))
+ENCOUNTER = fast(_ENCOUNTER)
+ENCOUNTER_LOCK = fast(_ENCOUNTER.with_for_update())
+ENCOUNTER_STATUS = fast(update(s.encounters).where(s.encounters.c.mdtrt_id == b("k_mdtrt_id")).values(status=b("status")))
+_ACTIVE_LINES = select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == b("mdtrt_id")).where(s.fee_lines.c.status == "active")
+ACTIVE_LINES = fast(_ACTIVE_LINES)
+ACTIVE_LINES_OF_BATCH = fast(_ACTIVE_LINES.where(s.fee_lines.c.chrg_bchno == b("chrg_bchno")))
+OPEN_VISIT_NO = fast(
     select(s.encounters.c.mdtrt_id)
     .where(s.encounters.c.fixmedins_code == b("fixmedins_code"))
     .where(s.encounters.c.ipt_otp_no == b("ipt_otp_no"))
     .where(s.encounters.c.status != "cancelled")
 )
-ENCOUNTER_INSERT = s.encounters.insert()
-DIAGNOSES_DELETE = (
+ENCOUNTER_INSERT = FastInsert(s.encounters)
+DIAGNOSES_DELETE = fast(
     delete(s.diagnoses).where(s.diagnoses.c.mdtrt_id == b("mdtrt_id")).where(s.diagnoses.c.inout_diag_type == b("inout"))
 )
-DIAGNOSES_INSERT = s.diagnoses.insert()
-LIVE_LINES = select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == b("mdtrt_id")).where(s.fee_lines.c.status != "cancelled")
-LINES_INSERT = s.fee_lines.insert()
-LINES_SETTLED = (
+DIAGNOSES_INSERT = FastInsert(s.diagnoses)
+LIVE_LINES = fast(select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == b("mdtrt_id")).where(s.fee_lines.c.status != "cancelled"))
+LINES_INSERT = FastInsert(s.fee_lines)
+LINES_SETTLED = fast(  # run once per line (executemany)
     update(s.fee_lines)
     .where(s.fee_lines.c.mdtrt_id == b("k_mdtrt_id"))
-    .where(s.fee_lines.c.feedetl_sn.in_(b("sns", expanding=True)))
+    .where(s.fee_lines.c.feedetl_sn == b("k_feedetl_sn"))
     .values(status="settled", setl_id=b("setl_id"))
 )
-LINES_UNSETTLED = (
+LINES_UNSETTLED = fast(
     update(s.fee_lines).where(s.fee_lines.c.setl_id == b("k_setl_id")).values(status="active", setl_id=None)
 )
 
 # ── settlements and accumulators ────────────────────────────────────────────────────────────
-SETTLEMENT = select(s.settlements).where(s.settlements.c.setl_id == b("setl_id"))
-SETTLEMENT_INSERT = s.settlements.insert()
-SETTLEMENT_STATUS = update(s.settlements).where(s.settlements.c.setl_id == b("k_setl_id")).values(status=b("status"))
-FUNDS = select(s.settlement_funds).where(s.settlement_funds.c.setl_id == b("setl_id"))
-FUNDS_INSERT = s.settlement_funds.insert()
-ACCUMULATORS = select(s.accumulators).where(s.accumulators.c.psn_no == b("psn_no")).where(s.accumulators.c.year == b("year"))
-ACCUMULATOR_INSERT = s.accumulators.insert()
-ACCUMULATOR_UPDATE = (
+SETTLEMENT = fast(select(s.settlements).where(s.settlements.c.setl_id == b("setl_id")))
+SETTLEMENT_INSERT = FastInsert(s.settlements)
+SETTLEMENT_STATUS = fast(update(s.settlements).where(s.settlements.c.setl_id == b("k_setl_id")).values(status=b("status")))
+FUNDS = fast(select(s.settlement_funds).where(s.settlement_funds.c.setl_id == b("setl_id")))
+FUNDS_INSERT = FastInsert(s.settlement_funds)
+ACCUMULATORS = fast(
+    select(s.accumulators).where(s.accumulators.c.psn_no == b("psn_no")).where(s.accumulators.c.year == b("year"))
+)
+ACCUMULATOR_INSERT = FastInsert(s.accumulators)
+ACCUMULATOR_UPDATE = fast(
     update(s.accumulators)
     .where(s.accumulators.c.psn_no == b("k_psn_no"))
     .where(s.accumulators.c.year == b("k_year"))

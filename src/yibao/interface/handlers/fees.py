@@ -104,7 +104,7 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
                 )
             )
             results.append(_result_row(split, catalogue.get(split.med_list_codg), line))
-        call.conn.execute(q.LINES_INSERT, rows)
+        q.LINES_INSERT.run(call.conn, rows)
         call.ref_id = mdtrt_id
     return {"result": results}
 

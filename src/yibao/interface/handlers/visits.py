@@ -40,9 +40,9 @@ def _diagnoses(call: Call, mdtrt_id: str, nodes: list[dict[str, Any]], inout: st
                 vali_flag=opt_str(d, "vali_flag") or "1",
             )
         )
-    call.conn.execute(q.DIAGNOSES_DELETE, {"mdtrt_id": mdtrt_id, "inout": inout})
+    q.DIAGNOSES_DELETE.run(call.conn, {"mdtrt_id": mdtrt_id, "inout": inout})
     if rows:
-        call.conn.execute(q.DIAGNOSES_INSERT, rows)
+        q.DIAGNOSES_INSERT.run(call.conn, rows)
 
 
 def _person_for_visit(call: Call, data: dict[str, Any]) -> tuple[Any, Any]:
@@ -67,11 +67,11 @@ def admit(call: Call) -> dict[str, Any]:
         raise InterfaceError(f"人员 {person.psn_no} 已于 {person.death_date} 死亡，不能办理入院", field="begntime")
     ipt_no = req_str(info, "ipt_no", 30)
     mdtrt_id = new_id("M")
-    exists = call.conn.execute(q.OPEN_VISIT_NO, {"fixmedins_code": call.fixmedins_code, "ipt_otp_no": ipt_no}).first()
+    exists = q.OPEN_VISIT_NO.first(call.conn, {"fixmedins_code": call.fixmedins_code, "ipt_otp_no": ipt_no})
     if exists is not None:
         raise InterfaceError(f"住院号 ipt_no {ipt_no} 已有在院登记（mdtrt_id {exists.mdtrt_id}）", field="ipt_no")
-    call.conn.execute(
-        q.ENCOUNTER_INSERT,
+    q.ENCOUNTER_INSERT.run(
+        call.conn,
         dict(
             mdtrt_id=mdtrt_id,
             psn_no=person.psn_no,

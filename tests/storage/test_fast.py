@@ -1,0 +1,76 @@
+"""FastStatement and FastInsert write and read exactly what SQLAlchemy Core does, on both databases."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import bindparam, select, update
+
+from yibao.storage import schema as s
+from yibao.storage.fast import FastInsert, FastStatement
+
+NOW = dt.datetime(2024, 5, 6, 7, 8, 9, 123456)
+
+
+def _seed(conn):
+    conn.execute(s.institutions.insert().values(fixmedins_code="H1", fixmedins_name="医院", medins_lv="level3", admdvs="511402"))
+    conn.execute(s.persons.insert().values(psn_no="P1", certno="511402198001011230", psn_name="张三", gend="1",
+                                           brdy=dt.date(1980, 1, 1), psn_cert_type="01"))
+    FastInsert(s.encounters).run(conn, dict(mdtrt_id="M1", psn_no="P1", fixmedins_code="H1", insutype="390", med_type="21",
+                                            visit_kind="inpatient", begntime=NOW))  # status: its default "open"
+    conn.execute(s.encounters.insert().values(mdtrt_id="M2", psn_no="P1", fixmedins_code="H1", insutype="390",
+                                              med_type="21", visit_kind="inpatient", begntime=NOW))
+
+
+def _line(sn, pric, cnt, **kw):
+    row = dict(mdtrt_id="M1", feedetl_sn=sn, med_list_codg="X", fee_ocur_time=NOW, pric=pric, cnt=cnt,
+               det_item_fee_sumamt=1234, fulamt_ownpay_amt=0, overlmt_amt=0, preselfpay_amt=1, inscp_scp_amt=1233,
+               chrgitm_lv="02", status="active")
+    row.update(kw)
+    return row
+
+
+def test_rows_read_fast_equal_rows_read_by_sqlalchemy(engine):
+    lines = select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == bindparam("mdtrt_id")).where(s.fee_lines.c.status == "active")
+    with engine.begin() as conn:
+        _seed(conn)
+        # Written once each way: the fast insert (a single row, then several) and SQLAlchemy's.
+        FastInsert(s.fee_lines).run(conn, _line("1", Decimal("12.345678"), Decimal("2")))
+        FastInsert(s.fee_lines).run(conn, [_line("2", Decimal("0.5"), Decimal("1.2500")), _line("3", Decimal("100"), Decimal("-1"))])
+        conn.execute(s.fee_lines.insert(), [_line("4", Decimal("7.000001"), Decimal("3.5")), _line("5", Decimal("1"), Decimal("1"), status="cancelled")])
+        expected = conn.execute(lines, {"mdtrt_id": "M1"}).fetchall()
+        got = FastStatement(lines).all(conn, {"mdtrt_id": "M1"})
+        assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+        assert [r.feedetl_sn for r in got] == ["1", "2", "3", "4"]  # the fixed "active" was applied
+        assert got[0].pric == Decimal("12.345678") and isinstance(got[0].cnt, Decimal)
+        assert got[0].fee_ocur_time == NOW and isinstance(got[0].det_item_fee_sumamt, int)
+        encounter = FastStatement(select(s.encounters).where(s.encounters.c.mdtrt_id == bindparam("m")))
+        first = encounter.first(conn, {"m": "M1"})
+        assert first.status == "open" and first.begntime == NOW  # defaults and datetimes as SQLAlchemy writes them
+        assert tuple(first)[1:] == tuple(conn.execute(encounter.statement, {"m": "M2"}).first())[1:]
+        assert encounter.first(conn, {"m": "nope"}) is None
+
+
+def test_updates_and_booleans(engine):
+    with engine.begin() as conn:
+        _seed(conn)
+        FastInsert(s.fee_lines).run(conn, [_line("1", Decimal(1), Decimal(1)), _line("2", Decimal(1), Decimal(1))])
+        settle = FastStatement(
+            update(s.fee_lines)
+            .where(s.fee_lines.c.mdtrt_id == bindparam("k_mdtrt_id"))
+            .where(s.fee_lines.c.feedetl_sn == bindparam("k_sn"))
+            .values(status="settled", setl_id=bindparam("setl_id"))
+        )
+        settle.run_many(conn, [{"k_mdtrt_id": "M1", "k_sn": sn, "setl_id": "S1"} for sn in ("1", "2")])
+        rows = conn.execute(select(s.fee_lines.c.status, s.fee_lines.c.setl_id)).fetchall()
+        assert sorted(rows) == [("settled", "S1"), ("settled", "S1")]
+        assert settle.run(conn, {"k_mdtrt_id": "M1", "k_sn": "9", "setl_id": "S2"}) == 0
+        FastInsert(s.accumulators).run(conn, dict(psn_no="P1", year=2024, layer="390100", base="1/3", paid=5))
+        acc = conn.execute(select(s.accumulators)).first()
+        assert (acc.base, acc.paid, acc.count) == ("1/3", 5, 0)  # count took its default
+
+
+def test_unknown_columns_are_refused(engine):
+    with engine.begin() as conn:
+        with pytest.raises(ValueError, match="no column"):
+            FastInsert(s.accumulators).run(conn, dict(psn_no="P1", year=2024, layer="x", nonsense=1))
