@@ -2,7 +2,7 @@
 
 ``parse_request`` checks the envelope fields and returns a ``Request``; ``success`` and
 ``failure`` build the response envelope. Money leaves as ``Decimal`` with two places; the HTTP
-layer serialises Decimals as JSON numbers written exactly (simplejson ``use_decimal``).
+layer serialises Decimals as JSON numbers written exactly (``yibao.jsonio``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import simplejson
+from yibao import jsonio
 
 from .errors import InterfaceError
 from .fields import ABSENT
@@ -58,7 +58,7 @@ def _text(env: dict[str, Any], key: str, *, required: bool, max_len: int) -> str
 
 def canonical_json(value: Any) -> str:
     """Exact JSON (Decimals written as numbers, unchanged) — for stored and sent answers."""
-    return simplejson.dumps(value, ensure_ascii=False, separators=(",", ":"), use_decimal=True)
+    return jsonio.dumps_text(value)
 
 
 def body_digest(infno: str, body: Any) -> str:
@@ -91,8 +91,8 @@ def parse_request(env: Any) -> Request:
     if isinstance(raw_input, str):
         # Some clients send input as a JSON string; accept it.
         try:
-            raw_input = simplejson.loads(raw_input, use_decimal=True)
-        except ValueError:
+            raw_input = jsonio.loads(raw_input)
+        except (jsonio.JSONError, RecursionError):
             raise InterfaceError("交易输入 input 不是有效的 JSON", field="input") from None
     if raw_input in ("", None):
         raw_input = {}

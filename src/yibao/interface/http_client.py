@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import simplejson
+
+from yibao import jsonio
 
 from .envelope import canonical_json
 from .gateway import API_VERSION, signed_headers, sm2_sign
@@ -72,7 +73,7 @@ class HttpTransport:
 
     def post(self, envelope: dict[str, Any], *, path: str = CALL_PATH) -> httpx.Response:
         envelope = self._prepare(envelope)
-        body = simplejson.dumps(envelope, ensure_ascii=False, separators=(",", ":"), use_decimal=True).encode("utf-8")
+        body = jsonio.dumps(envelope)
         response = self.client.post(path, content=body, headers=self.headers(str(envelope.get("infno", ""))))
         self.last_status = response.status_code
         return response
@@ -83,7 +84,7 @@ class HttpTransport:
         if response.status_code == 401:
             raise GatewayRefused(401, response.json())
         if response.headers.get("content-type", "").startswith("application/json"):
-            return simplejson.loads(response.content.decode("utf-8"), use_decimal=True)
+            return jsonio.loads(response.content)
         # 9102: the file itself. Give InterfaceClient the same shape the in-process platform does.
         return {
             "infcode": 0,

@@ -14,10 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import simplejson
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from yibao import jsonio
 from yibao.policy import PolicyLibrary
 from yibao.policy.schema import ResolvedPolicy
 from yibao.storage.db import reading
@@ -270,7 +270,7 @@ class Platform:
             raise DuplicateMessage(
                 f"重复报文: msgid {request.msgid} 已用于交易 {row.infno}，本次内容不同；请使用新的 msgid"
             )
-        return simplejson.loads(row.response, use_decimal=True)
+        return jsonio.loads(row.response)
 
 
 def _internal_error(request: Request) -> str:

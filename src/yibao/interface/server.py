@@ -24,12 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import simplejson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
+
+from yibao import jsonio
 
 from .accesslog import AccessLog, person_hint
 from .envelope import failure
@@ -46,7 +47,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 
 def dumps(value: Any) -> bytes:
-    return simplejson.dumps(value, ensure_ascii=False, separators=(",", ":"), use_decimal=True).encode("utf-8")
+    return jsonio.dumps(value)
 
 
 class BodyError(Exception):
@@ -132,7 +133,7 @@ class InterfaceService:
                 self.gateway.check_envelope(key, envelope, api_name.strip())
             if isinstance(envelope, dict) and raw_len > INPUT_MAX_CHARS and str(envelope.get("infno")) != "9101":
                 inp = envelope.get("input")
-                size = len(inp) if isinstance(inp, str) else len(simplejson.dumps(inp, ensure_ascii=False, use_decimal=True))
+                size = len(inp) if isinstance(inp, str) else len(jsonio.dumps_text(inp))
                 if size > INPUT_MAX_CHARS:
                     raise BodyError(f"交易输入 input 长度 {size} 个字符，超过 {INPUT_MAX_CHARS} 个字符的上限；请分批上传")
             answer = await self._call(envelope)
@@ -190,8 +191,8 @@ class InterfaceService:
         except UnicodeDecodeError as exc:
             raise BodyError(f"请求体不是有效的 UTF-8 编码（第 {exc.start} 字节）") from None
         try:
-            envelope = simplejson.loads(text_body, use_decimal=True)
-        except simplejson.JSONDecodeError as exc:
+            envelope = jsonio.loads(text_body)
+        except jsonio.JSONError as exc:
             raise BodyError(f"请求报文不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}") from None
         except RecursionError:
             raise BodyError("请求报文嵌套层数过深") from None
