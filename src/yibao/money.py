@@ -79,7 +79,7 @@ def fen_of_yuan_exact(x: Exact) -> Fraction:
 
 def fen_to_yuan(fen: int) -> Decimal:
     """int fen → Decimal yuan with exactly two places (for the wire and for people)."""
-    return (Decimal(fen) / _HUNDRED).quantize(Decimal("0.01"))
+    return Decimal(fen).scaleb(-2)  # exact: the same digits, the decimal point moved
 
 
 def fmt_yuan(fen: int) -> str:

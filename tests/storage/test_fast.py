@@ -74,3 +74,31 @@ def test_unknown_columns_are_refused(engine):
     with engine.begin() as conn:
         with pytest.raises(ValueError, match="no column"):
             FastInsert(s.accumulators).run(conn, dict(psn_no="P1", year=2024, layer="x", nonsense=1))
+
+
+def test_driver_errors_arrive_as_sqlalchemy_errors(engine):
+    from sqlalchemy.exc import IntegrityError
+
+    with engine.begin() as conn:
+        _seed(conn)
+        with pytest.raises(IntegrityError):
+            FastInsert(s.encounters).run(conn, dict(mdtrt_id="M1", psn_no="P1", fixmedins_code="H1", insutype="390",
+                                                    med_type="21", visit_kind="inpatient", begntime=NOW))
+        conn.rollback()
+
+
+def test_savepoints_undo_only_their_own_part(engine):
+    from yibao.storage import fast
+
+    with engine.begin() as conn:
+        _seed(conn)
+        fast.savepoint(conn, "sp")
+        FastInsert(s.fee_lines).run(conn, _line("1", Decimal(1), Decimal(1)))
+        fast.rollback_to(conn, "sp")
+        fast.release(conn, "sp")
+        fast.savepoint(conn, "sp")
+        FastInsert(s.fee_lines).run(conn, _line("2", Decimal(1), Decimal(1)))
+        fast.release(conn, "sp")
+    with engine.connect() as conn:
+        assert conn.execute(select(s.fee_lines.c.feedetl_sn)).scalars().all() == ["2"]
+        assert conn.execute(select(s.encounters.c.mdtrt_id).order_by(s.encounters.c.mdtrt_id)).scalars().all() == ["M1", "M2"]

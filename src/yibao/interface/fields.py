@@ -40,6 +40,13 @@ def node(inp: Mapping[str, Any], name: str, *, many: bool = False) -> Any:
 
 def opt_str(data: Mapping[str, Any], key: str, max_len: int | None = None) -> str | None:
     value = data.get(key)
+    if value is None:
+        return None
+    if type(value) is str:  # the common case, checked first: a fee upload reads ~200 of these
+        text = value.strip()
+        if max_len is not None and len(text) > max_len:
+            raise InterfaceError(f"{key} 长度超过{max_len}个字符", field=key)
+        return text if text not in ABSENT else None
     if value in ABSENT:
         return None
     if isinstance(value, (dict, list)):

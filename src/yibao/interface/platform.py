@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from yibao import jsonio
 from yibao.policy import PolicyLibrary
 from yibao.policy.schema import ResolvedPolicy
+from yibao.storage import fast
 from yibao.storage.db import reading
 
 from . import statements as q
@@ -230,27 +231,27 @@ class Platform:
 
     def _apply_in_savepoint(self, conn: Connection, tx: Transaction, request: Request, institution: dict[str, Any],
                             received: dt.datetime) -> dict[str, Any]:
-        savepoint = conn.begin_nested()
+        fast.savepoint(conn, "request")
         try:
             answer = self._apply(conn, tx, request, institution, received)
         except OperationalError:
             raise  # the transaction itself is in trouble (deadlock, lost connection): the group is retried
         except IntegrityError as exc:
-            savepoint.rollback()
+            _undo(conn)
             stored = self._replay_or_refuse(conn, request, received)
             if stored is not None:
                 return stored
             log.exception("integrity error serving %s %s", request.infno, request.msgid)
             message = f"数据冲突，请求未处理（{type(exc.orig).__name__}），请重试"
         except InterfaceError as exc:
-            savepoint.rollback()
+            _undo(conn)
             message = exc.message
         except Exception:  # noqa: BLE001 - answer, never crash the caller's day
-            savepoint.rollback()
+            _undo(conn)
             log.exception("internal error serving %s %s", request.infno, request.msgid)
             message = _internal_error(request)
         else:
-            savepoint.commit()
+            fast.release(conn, "request")
             return answer
         return failure(message, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
 
@@ -271,6 +272,12 @@ class Platform:
                 f"重复报文: msgid {request.msgid} 已用于交易 {row.infno}，本次内容不同；请使用新的 msgid"
             )
         return jsonio.loads(row.response)
+
+
+def _undo(conn: Connection) -> None:
+    """Forget everything since the request's savepoint (the group's earlier requests stay)."""
+    fast.rollback_to(conn, "request")
+    fast.release(conn, "request")
 
 
 def _internal_error(request: Request) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any] | None
@@ -105,7 +106,7 @@ class FastStatement:
     def _cursor(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, _Plan]:
         plan = self._plan(conn)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(plan.sql, plan.parameters(params))
+        _execute(conn, cursor, plan.sql, plan.parameters(params))
         return cursor, plan
 
     def all(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
@@ -133,7 +134,7 @@ class FastStatement:
         plan = self._plan(conn)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(plan.sql, [plan.parameters(p) for p in many])
+            _execute(conn, cursor, plan.sql, [plan.parameters(p) for p in many], many=True)
         finally:
             cursor.close()
 
@@ -188,8 +189,41 @@ class FastInsert:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             if len(values) == 1:
-                cursor.execute(sql, values[0])
+                _execute(conn, cursor, sql, values[0])
             else:
-                cursor.executemany(sql, values)
+                _execute(conn, cursor, sql, values, many=True)
         finally:
             cursor.close()
+
+
+def _execute(conn: Connection, cursor: Any, sql: str, params: Any, *, many: bool = False) -> None:
+    """Run on the DBAPI cursor; a driver error is raised as SQLAlchemy's wrapper of it
+    (``IntegrityError``, ``OperationalError`` …), as ``Connection.execute`` would."""
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+def savepoint(conn: Connection, name: str) -> None:
+    """``SAVEPOINT name`` on the DBAPI connection (cheaper than ``Connection.begin_nested``)."""
+    _raw(conn, f"SAVEPOINT {name}")
+
+
+def release(conn: Connection, name: str) -> None:
+    _raw(conn, f"RELEASE SAVEPOINT {name}")
+
+
+def rollback_to(conn: Connection, name: str) -> None:
+    _raw(conn, f"ROLLBACK TO SAVEPOINT {name}")
+
+
+def _raw(conn: Connection, sql: str) -> None:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        _execute(conn, cursor, sql, ())
+    finally:
+        cursor.close()

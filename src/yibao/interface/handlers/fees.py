@@ -26,6 +26,10 @@ from ..platform import Call
 
 
 def to_decimal(value: Fraction, places: int) -> Decimal:
+    """An exact value with at most ``places`` decimals, written with exactly ``places``."""
+    scale = 10**places
+    if scale % value.denominator == 0:  # always, for prices and quantities read from the wire
+        return Decimal(value.numerator * (scale // value.denominator)).scaleb(-places)
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1).scaleb(-places))
 
 
