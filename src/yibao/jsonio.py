@@ -17,6 +17,8 @@ import simplejson
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 _encoder = msgspec.json.Encoder(decimal_format="number")
+# Keys sorted and Decimals as strings: the same text as json.dumps(sort_keys=True, default=str).
+_canonical = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 
 class JSONError(ValueError):
@@ -34,6 +36,11 @@ def dumps(value: Any) -> bytes:
 
 def dumps_text(value: Any) -> str:
     return _encoder.encode(value).decode("utf-8")
+
+
+def fingerprint_text(value: Any) -> str:
+    """Compact JSON with keys sorted and numbers as their text: for fingerprints of bodies."""
+    return _canonical.encode(value).decode("utf-8")
 
 
 def loads(data: bytes | str) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -66,7 +65,7 @@ def body_digest(infno: str, body: Any) -> str:
 
     Numbers are compared by their text (1.5 and "1.5" are the same body), which is what a
     retry of the same message produces."""
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = jsonio.fingerprint_text(body)
     return hashlib.sha256(f"{infno}\n{text}".encode()).hexdigest()
 
 

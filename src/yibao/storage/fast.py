@@ -179,12 +179,13 @@ class FastInsert:
         if not many:
             return
         sql, columns = self._plan(conn.dialect, tuple(many[0]))
+        converted = [(i, proc) for i, (_, proc, _) in enumerate(columns) if proc is not None]
         values = []
         for row in many:
-            out = []
-            for name, proc, default in columns:
-                value = row.get(name, default)
-                out.append(proc(value) if proc is not None and value is not None else value)
+            out = [row.get(name, default) for name, _, default in columns]
+            for i, proc in converted:
+                if out[i] is not None:
+                    out[i] = proc(out[i])
             values.append(out)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
