@@ -8,6 +8,7 @@ stake (amounts with more than two decimals, negative amounts, malformed dates ar
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -84,6 +85,12 @@ def money(data: Mapping[str, Any], key: str, *, required: bool = True, allow_neg
 
 def exact(data: Mapping[str, Any], key: str, *, places: int, required: bool = True) -> Fraction | None:
     """A price (16,6), quantity (16,4) or ratio (5,4) as an exact Fraction."""
+    number = exact_decimal(data, key, places=places, required=required)
+    return None if number is None else Fraction(number)
+
+
+def exact_decimal(data: Mapping[str, Any], key: str, *, places: int, required: bool = True) -> Decimal | None:
+    """A price (16,6), quantity (16,4) or ratio (5,4) as the Decimal written, checked."""
     value = data.get(key)
     if value in ABSENT:
         if required:
@@ -95,7 +102,7 @@ def exact(data: Mapping[str, Any], key: str, *, places: int, required: bool = Tr
         raise InterfaceError(f"{key} 数值格式错误: {exc}", field=key) from None
     if abs(number) >= 10**16:
         raise InterfaceError(f"{key} 数值超出范围: {value}", field=key)
-    return Fraction(number)
+    return number
 
 
 def datetime_field(data: Mapping[str, Any], key: str, *, required: bool = True) -> dt.datetime | None:

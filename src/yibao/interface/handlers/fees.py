@@ -21,8 +21,11 @@ from yibao.storage import schema as s
 from .. import lookups
 from .. import statements as q
 from ..errors import InterfaceError
-from ..fields import datetime_field, exact, money, node, opt_str, req_str
+from ..fields import datetime_field, exact_decimal, money, node, opt_str, req_str
 from ..platform import Call
+
+
+PLACES = {4: Decimal("0.0001"), 6: Decimal("0.000001")}
 
 
 def to_decimal(value: Fraction, places: int) -> Decimal:
@@ -38,16 +41,21 @@ def _parse_line(raw: dict[str, Any], index: int) -> tuple[str, FeeLine, dict[str
     try:
         sn = req_str(raw, "feedetl_sn", 30)
         mdtrt_id = req_str(raw, "mdtrt_id", 30)
+        pric = exact_decimal(raw, "pric", places=6)
+        cnt = exact_decimal(raw, "cnt", places=4)
         line = FeeLine(
             feedetl_sn=sn,
             med_list_codg=req_str(raw, "med_list_codg", 50),
-            pric=exact(raw, "pric", places=6),  # type: ignore[arg-type]
-            cnt=exact(raw, "cnt", places=4),  # type: ignore[arg-type]
+            pric=Fraction(pric),  # type: ignore[arg-type]
+            cnt=Fraction(cnt),  # type: ignore[arg-type]
             det_item_fee_sumamt=money(raw, "det_item_fee_sumamt", required=False, allow_negative=True),
             init_feedetl_sn=opt_str(raw, "init_feedetl_sn", 30),
             hosp_appr_flag=opt_str(raw, "hosp_appr_flag", 3),
         )
         extra = dict(
+            # as written, with the interface's number of places (16,6 and 16,4)
+            pric=pric.quantize(PLACES[6]),  # type: ignore[union-attr]
+            cnt=cnt.quantize(PLACES[4]),  # type: ignore[union-attr]
             chrg_bchno=opt_str(raw, "chrg_bchno", 30),
             medins_list_codg=opt_str(raw, "medins_list_codg", 150),
             fee_ocur_time=datetime_field(raw, "fee_ocur_time", required=False),
@@ -92,8 +100,8 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
                     med_list_codg=split.med_list_codg,
                     medins_list_codg=extra["medins_list_codg"],
                     fee_ocur_time=extra["fee_ocur_time"],
-                    pric=to_decimal(line.pric, 6),
-                    cnt=to_decimal(line.cnt, 4),
+                    pric=extra["pric"],
+                    cnt=extra["cnt"],
                     det_item_fee_sumamt=split.amount,
                     fulamt_ownpay_amt=split.fulamt_ownpay,
                     overlmt_amt=split.overlmt,
@@ -107,7 +115,7 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
                     upload_msgid=call.request.msgid,
                 )
             )
-            results.append(_result_row(split, catalogue.get(split.med_list_codg), line))
+            results.append(_result_row(split, catalogue.get(split.med_list_codg), extra))
         q.LINES_INSERT.run(call.conn, rows)
         call.ref_id = mdtrt_id
     return {"result": results}
@@ -140,28 +148,55 @@ def _stored_split(row: Any) -> LineSplit:
     )
 
 
-def _result_row(split: LineSplit, item: Any, line: FeeLine) -> dict[str, Any]:
+def _result_row(split: LineSplit, item: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    fields = _item_fields(item)
     return {
         "feedetl_sn": split.feedetl_sn,
         "det_item_fee_sumamt": fen_to_yuan(split.amount),
-        "cnt": to_decimal(line.cnt, 4),
-        "pric": to_decimal(line.pric, 6),
-        "pric_uplmt_amt": to_decimal(item.pric_uplmt_amt, 6) if item is not None and item.pric_uplmt_amt is not None else Decimal("0.000000"),
-        "selfpay_prop": to_decimal(item.selfpay_prop, 4) if item is not None else Decimal("0.0000"),
+        "cnt": extra["cnt"],
+        "pric": extra["pric"],
+        "pric_uplmt_amt": fields["pric_uplmt_amt"],
+        "selfpay_prop": fields["selfpay_prop"],
         "fulamt_ownpay_amt": fen_to_yuan(split.fulamt_ownpay),
         "overlmt_amt": fen_to_yuan(split.overlmt),
         "preselfpay_amt": fen_to_yuan(split.preselfpay),
         "inscp_scp_amt": fen_to_yuan(split.inscp),
         "chrgitm_lv": split.chrgitm_lv or "03",
-        "med_chrgitm_type": (item.med_chrgitm_type if item is not None else "") or "14",
+        "med_chrgitm_type": fields["med_chrgitm_type"],
         "bas_medn_flag": "0",
-        "hi_nego_drug_flag": "1" if item is not None and item.nego_drug else "0",
+        "hi_nego_drug_flag": fields["hi_nego_drug_flag"],
         "chld_medc_flag": "0",
         "list_sp_item_flag": "0",
-        "lmt_used_flag": item.lmt_used_flag if item is not None else "0",
+        "lmt_used_flag": fields["lmt_used_flag"],
         "drt_reim_flag": "0",
         "memo": split.note,
     }
+
+
+_item_cache: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _item_fields(item: Any) -> dict[str, Any]:
+    """What a result row says of the catalogue item: the same for every line of that item, so
+    worked out once per item (remembered by identity, with the item kept alive)."""
+    hit = _item_cache.get(id(item))
+    if hit is not None and hit[0] is item:
+        return hit[1]
+    if item is None:
+        fields = {"pric_uplmt_amt": Decimal("0.000000"), "selfpay_prop": Decimal("0.0000"), "med_chrgitm_type": "14",
+                  "hi_nego_drug_flag": "0", "lmt_used_flag": "0"}
+    else:
+        fields = {
+            "pric_uplmt_amt": to_decimal(item.pric_uplmt_amt, 6) if item.pric_uplmt_amt is not None else Decimal("0.000000"),
+            "selfpay_prop": to_decimal(item.selfpay_prop, 4),
+            "med_chrgitm_type": item.med_chrgitm_type or "14",
+            "hi_nego_drug_flag": "1" if item.nego_drug else "0",
+            "lmt_used_flag": item.lmt_used_flag,
+        }
+    if len(_item_cache) > 200_000:
+        _item_cache.clear()
+    _item_cache[id(item)] = (item, fields)
+    return fields
 
 
 def withdraw(call: Call, *, inpatient: bool) -> dict[str, Any] | None:
