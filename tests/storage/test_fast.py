@@ -102,3 +102,16 @@ def test_savepoints_undo_only_their_own_part(engine):
     with engine.connect() as conn:
         assert conn.execute(select(s.fee_lines.c.feedetl_sn)).scalars().all() == ["2"]
         assert conn.execute(select(s.encounters.c.mdtrt_id).order_by(s.encounters.c.mdtrt_id)).scalars().all() == ["M1", "M2"]
+
+
+def test_many_rows_go_in_chunks_of_one_statement(engine):
+    from yibao.storage.fast import FastInsert as Insert
+
+    insert = Insert(s.fee_lines)
+    insert.CHUNK = 3  # force several statements, the last one short
+    rows = [_line(str(n), Decimal("1.5"), Decimal(n)) for n in range(1, 8)]
+    with engine.begin() as conn:
+        _seed(conn)
+        insert.run(conn, rows)
+        stored = conn.execute(select(s.fee_lines.c.feedetl_sn, s.fee_lines.c.cnt).order_by(s.fee_lines.c.cnt)).fetchall()
+    assert [(r.feedetl_sn, r.cnt) for r in stored] == [(str(n), Decimal(n)) for n in range(1, 8)]

@@ -60,6 +60,7 @@ class Prepared:
     state: YearState
     line_rows: list[Any]
     accum_keys: set[str]
+    chrg_bchno: str | None = None  # the one charge batch being settled; None: every active line
 
 
 def load_state(call: Call, psn_no: str, year: int) -> tuple[YearState, set[str]]:
@@ -147,7 +148,8 @@ def prepare(
         acct_used=acct_used,
     )
     state, keys = load_state(call, psn_no, on.year)
-    return Prepared(enc, person_row, ins, claim, policy, state, list(rows), keys)
+    batch = chrg_bchno if chrg_bchno not in (None, "", "0000") else None
+    return Prepared(enc, person_row, ins, claim, policy, state, list(rows), keys, batch)
 
 
 def compute(prep: Prepared) -> SettlementResult:
@@ -246,9 +248,10 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
             for row in result.rows
         ],
     )
-    q.LINES_SETTLED.run_many(
-        conn, [{"k_mdtrt_id": enc.mdtrt_id, "k_feedetl_sn": r.feedetl_sn, "setl_id": setl_id} for r in prep.line_rows]
-    )
+    if prep.chrg_bchno is None:
+        q.LINES_SETTLED.run(conn, {"k_mdtrt_id": enc.mdtrt_id, "setl_id": setl_id})
+    else:
+        q.LINES_SETTLED_OF_BATCH.run(conn, {"k_mdtrt_id": enc.mdtrt_id, "k_chrg_bchno": prep.chrg_bchno, "setl_id": setl_id})
     write_accumulators(call, enc.psn_no, result.delta.year, prep.state, result.delta.layers, admissions, prep.accum_keys, sign=1)
     if result.acct_pay:
         q.ACCOUNT_CHANGE.run(conn, {"k_psn_no": enc.psn_no, "k_insutype": enc.insutype, "change": -result.acct_pay})

@@ -74,12 +74,16 @@ DIAGNOSES_DELETE = fast(
 DIAGNOSES_INSERT = FastInsert(s.diagnoses)
 LIVE_LINES = fast(select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == b("mdtrt_id")).where(s.fee_lines.c.status != "cancelled"))
 LINES_INSERT = FastInsert(s.fee_lines)
-LINES_SETTLED = fast(  # run once per line (executemany)
+# The active lines of an encounter (or of one charge batch) become settled: the same rows the
+# settlement read, as it holds the encounter's lock (PostgreSQL) or the write lock (SQLite).
+_LINES_SETTLED = (
     update(s.fee_lines)
     .where(s.fee_lines.c.mdtrt_id == b("k_mdtrt_id"))
-    .where(s.fee_lines.c.feedetl_sn == b("k_feedetl_sn"))
+    .where(s.fee_lines.c.status == "active")
     .values(status="settled", setl_id=b("setl_id"))
 )
+LINES_SETTLED = fast(_LINES_SETTLED)
+LINES_SETTLED_OF_BATCH = fast(_LINES_SETTLED.where(s.fee_lines.c.chrg_bchno == b("k_chrg_bchno")))
 LINES_UNSETTLED = fast(
     update(s.fee_lines).where(s.fee_lines.c.setl_id == b("k_setl_id")).values(status="active", setl_id=None)
 )
