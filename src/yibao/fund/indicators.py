@@ -25,13 +25,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.engine import Connection
 
 from yibao.storage import schema as s
 
 from . import ledger
 from .accounts import ASSISTANCE_NAMES, ASSISTANCE_ORDER, BASIC_SCOPE, LEVEL_GROUPS, SCHEMES, category_of
+from .aggregates import MONEY_FIELDS
 from .params import FundParams
 from .params import load as load_params
 from .sqlutil import TS, month_end, sql
@@ -80,8 +81,15 @@ def _last_period(conn: Connection, year: int, month: int | None) -> str | None:
 
 
 def _cube(conn: Connection, first: str, last: str) -> list[Any]:
+    """The settlement aggregates of ``first``..``last`` added up over the months: one row per
+    scheme × psn_type × level × med_type × region × assistance group, with ``setl_cnt`` and the
+    amount fields. Every indicator here is a sum over the whole period, so the database adds the
+    months up: December reads ~330 rows instead of ~3,000, and the Python below stays cheap."""
     t = s.fund_month_setl
-    return list(conn.execute(select(t).where(t.c.period >= first).where(t.c.period <= last)))
+    dims = [t.c.insutype, t.c.psn_type, t.c.medins_lv, t.c.med_type, t.c.in_region, t.c.assistance]
+    # CAST: PostgreSQL's SUM(bigint) is numeric (Decimal in Python); the ratios need ints
+    sums = [cast(func.sum(t.c[name]), BigInteger).label(name) for name in ("setl_cnt", *MONEY_FIELDS)]
+    return list(conn.execute(select(*dims, *sums).where(t.c.period >= first).where(t.c.period <= last).group_by(*dims)))
 
 
 def population_from_region(region: str | Path) -> tuple[int, str]:
