@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.engine import Connection
 
 from yibao.storage import schema as s
@@ -128,8 +128,13 @@ def monthly_series(conn: Connection, year: int, upto_month: int = 12) -> dict[st
     by_level: dict[str, dict[str, int]] = {}
     by_cat: dict[str, dict[str, int]] = {}
     visits: dict[str, int] = {}
-    for r in conn.execute(select(t.c.period, t.c.insutype, t.c.medins_lv, t.c.med_type, t.c.setl_cnt, t.c.fund_pay_sumamt)
-                          .where(t.c.period >= first).where(t.c.period <= last)):
+    # the chart needs only these four dimensions: grouping by them in SQL reads ~30 rows a month
+    # instead of ~250 (psn_type, region and assistance group summed away)
+    dims = (t.c.period, t.c.insutype, t.c.medins_lv, t.c.med_type)
+    rows = conn.execute(select(*dims, cast(func.sum(t.c.setl_cnt), BigInteger).label("setl_cnt"),
+                               cast(func.sum(t.c.fund_pay_sumamt), BigInteger).label("fund_pay_sumamt"))
+                        .where(t.c.period >= first).where(t.c.period <= last).group_by(*dims))
+    for r in rows:
         if r.period not in months:
             months.append(r.period)
         for table, key in ((by_scheme, r.insutype), (by_level, r.medins_lv), (by_cat, category_of(r.med_type))):
