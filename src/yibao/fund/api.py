@@ -71,13 +71,21 @@ def _position_dict(p: ledger.Position) -> dict[str, Any]:
     }
 
 
-def balances(conn: Connection, year: int, month: int) -> dict[str, Any]:
+def read_flows(conn: Connection, year: int, month: int) -> ledger.Flows:
+    """The ledger's monthly account totals up to the month, read once; pass it as ``flows`` to
+    ``balances``, ``balance_series``, ``indicators``, ``warnings`` and ``dashboard`` of that month
+    (or an earlier one) when a page shows several of them."""
+    return ledger.read_flows(conn, _period(year, month))
+
+
+def balances(conn: Connection, year: int, month: int, *, flows: ledger.Flows | None = None) -> dict[str, Any]:
     """Per fund (fund_pay_type) and per scheme: opening balance, the month's and the year's
     income and spending, current-year surplus (当期结余), accumulated balance (累计结余) and
     months of reserve (累计结余 ÷ average monthly spending of the last 12 months)."""
     period = _period(year, month)
-    funds = ledger.positions(conn, period, funds=[f for f in FUNDS])
-    schemes = ledger.scheme_positions(conn, period)
+    flows = flows or ledger.read_flows(conn, period)
+    funds = ledger.positions(conn, period, funds=[f for f in FUNDS], flows=flows)
+    schemes = ledger.scheme_positions(conn, period, flows=flows)
     return {
         "period": period,
         "funds": [{"fund_pay_type": k, **_position_dict(v)} for k, v in funds.items()],
@@ -85,11 +93,13 @@ def balances(conn: Connection, year: int, month: int) -> dict[str, Any]:
     }
 
 
-def balance_series(conn: Connection, year: int, upto_month: int = 12) -> dict[str, Any]:
+def balance_series(conn: Connection, year: int, upto_month: int = 12, *, flows: ledger.Flows | None = None) -> dict[str, Any]:
     """Per scheme and per fund, month by month: income, spending, balance at month end and
     months of reserve (for the console's balance charts)."""
     months = [_period(year, m) for m in range(1, upto_month + 1)]
-    flows, first = ledger.month_flows(conn, months[-1])
+    if flows is None or flows.upto < months[-1]:
+        flows = ledger.read_flows(conn, months[-1])
+    flows, first = flows.by_fund, flows.first
     out: dict[str, Any] = {"months": months, "schemes": [], "funds": []}
     groups = [("schemes", k, name, members) for k, (name, members) in SCHEMES.items()]
     groups += [("funds", f, FUNDS[f][0], (f,)) for f in FUNDS]
@@ -105,12 +115,14 @@ def balance_series(conn: Connection, year: int, upto_month: int = 12) -> dict[st
 
 
 def indicators(conn: Connection, year: int, month: int | None = None, *, fast: bool = False, params: FundParams | None = None,
-               population: int | None = None, population_source: str = "") -> dict[str, Any]:
-    return _indicators.compute(conn, year, month, params=params, fast=fast, population=population, population_source=population_source)
+               population: int | None = None, population_source: str = "", flows: ledger.Flows | None = None) -> dict[str, Any]:
+    return _indicators.compute(conn, year, month, params=params, fast=fast, population=population, population_source=population_source,
+                               flows=flows)
 
 
-def warnings(conn: Connection, year: int, month: int, *, params: FundParams | None = None) -> dict[str, Any]:
-    return _warnings.evaluate(conn, _period(year, month), params)
+def warnings(conn: Connection, year: int, month: int, *, params: FundParams | None = None,
+             flows: ledger.Flows | None = None) -> dict[str, Any]:
+    return _warnings.evaluate(conn, _period(year, month), params, flows=flows)
 
 
 def growth(conn: Connection, year: int, month: int, *, insutype: str = "*", category: str = "*",
@@ -204,16 +216,19 @@ KEY_INDICATORS = ("coverage_rate", "fund_income", "fund_spending", "employees_in
                   "assistance_ratio", "overall_reimbursement_ratio")
 
 
-def dashboard(conn: Connection, year: int, month: int, *, params: FundParams | None = None) -> dict[str, Any]:
+def dashboard(conn: Connection, year: int, month: int, *, params: FundParams | None = None,
+              flows: ledger.Flows | None = None) -> dict[str, Any]:
     """The console's front page for a month: balances and months of reserve per fund and
     scheme, key indicators (year to date), active warnings, and the month's spending growth
-    decomposed (all schemes, and each)."""
+    decomposed (all schemes, and each). ``flows``: see ``read_flows``."""
     started = time.perf_counter()
     params = params or load_params()
     period = _period(year, month)
-    bal = balances(conn, year, month)
-    ind = _indicators.compute(conn, year, month, params=params, fast=True)
-    warn = _warnings.evaluate(conn, period, params)
+    # balances, indicators and warnings all compute positions from the same ledger read
+    flows = flows or ledger.read_flows(conn, period)
+    bal = balances(conn, year, month, flows=flows)
+    ind = _indicators.compute(conn, year, month, params=params, fast=True, flows=flows)
+    warn = _warnings.evaluate(conn, period, params, flows=flows)
     growth_all = _growth.decompose(conn, period)
     growth_by = [_growth.decompose(conn, period, insutype=k) for k in ("310", "390")]
     return {

@@ -103,10 +103,11 @@ def population_from_region(region: str | Path) -> tuple[int, str]:
 
 def compute(
     conn: Connection, year: int, month: int | None = None, *, params: FundParams | None = None,
-    population: int | None = None, population_source: str = "", fast: bool = False,
+    population: int | None = None, population_source: str = "", fast: bool = False, flows: ledger.Flows | None = None,
 ) -> dict[str, Any]:
     """Indicators for January..``month`` of ``year`` (default: the last month with data).
-    ``fast`` leaves out the few that need a pass over the year's settlements (for the dashboard)."""
+    ``fast`` leaves out the few that need a pass over the year's settlements (for the dashboard);
+    ``flows``: the ledger already read by the caller (``ledger.read_flows``)."""
     params = params or load_params()
     last = _last_period(conn, year, month)
     first = f"{year:04d}-01"
@@ -143,7 +144,7 @@ def compute(
                     numerator=insured, target=_target(params, "coverage_rate", on), breakdown=breakdown))
 
     # ── 基金安全 ──
-    basic = ledger.consolidated_position(conn, last, BASIC_SCOPE, "basic", "基本医疗保险（含生育保险）")
+    basic = ledger.consolidated_position(conn, last, BASIC_SCOPE, "basic", "基本医疗保险（含生育保险）", flows=flows)
     contributed = conn.execute(select(func.count()).select_from(s.fund_contributions)
                                .where(s.fund_contributions.c.period >= first).where(s.fund_contributions.c.period <= last)).scalar_one()
     contribution_note = ("收入中的征缴由参保登记按参数推算（yibao fund contributions）" if contributed
@@ -155,7 +156,7 @@ def compute(
                       note=contribution_note))
     for key in ("310", "390"):
         name, members = SCHEMES[key]
-        pos = ledger.consolidated_position(conn, last, members, key, name)
+        pos = ledger.consolidated_position(conn, last, members, key, name, flows=flows)
         mor = pos.months_of_reserve
         add(indicator(f"reserve_months_{key}", "基金安全", f"{name}累计结余可支付月数", "月",
                       value=None if mor is None else round(float(mor), 2),

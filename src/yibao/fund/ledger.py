@@ -436,24 +436,48 @@ def month_flows(conn: Connection, upto: str) -> tuple[dict[str, dict[str, dict[s
     return flows, first
 
 
-def positions(conn: Connection, period: str, funds: list[str] | None = None) -> dict[str, Position]:
+@dataclass(frozen=True)
+class Flows:
+    """``fund_month_acct`` read once, up to ``upto`` (see ``month_flows``). A position at any
+    month up to ``upto`` is computed from it, so a page that shows many positions (the
+    dashboard: balances, indicators, warnings, the balance chart) reads the table once."""
+
+    upto: str
+    by_fund: dict[str, dict[str, dict[str, Any]]]
+    first: str | None
+
+
+def read_flows(conn: Connection, upto: str) -> Flows:
+    by_fund, first = month_flows(conn, upto)
+    return Flows(upto, by_fund, first)
+
+
+def _flows_at(conn: Connection, period: str, flows: Flows | None) -> tuple[dict[str, dict[str, dict[str, Any]]], str | None]:
+    """``flows`` when it covers ``period`` (``_position`` ignores the later months), else a fresh read."""
+    if flows is None or flows.upto < period:
+        return month_flows(conn, period)
+    return flows.by_fund, flows.first
+
+
+def positions(conn: Connection, period: str, funds: list[str] | None = None, *, flows: Flows | None = None) -> dict[str, Position]:
     """Per fund: month, year-to-date, balance and the months-of-reserve window at ``period``."""
-    flows, first = month_flows(conn, period)
+    flows, first = _flows_at(conn, period, flows)
     wanted = funds or [f for f in FUND_ORDER if f in flows] + sorted(f for f in flows if f not in FUNDS)
     return {f: _position(f, FUNDS.get(f, (f, ""))[0], [flows.get(f, {})], period, first, ()) for f in wanted}
 
 
-def scheme_positions(conn: Connection, period: str) -> dict[str, Position]:
+def scheme_positions(conn: Connection, period: str, *, flows: Flows | None = None) -> dict[str, Position]:
     """Per scheme (funds added up, transfers between them left out)."""
-    flows, first = month_flows(conn, period)
+    flows, first = _flows_at(conn, period, flows)
     return {
         key: _position(key, name, [flows.get(f, {}) for f in members], period, first, members)
         for key, (name, members) in SCHEMES.items()
     }
 
 
-def consolidated_position(conn: Connection, period: str, members: tuple[str, ...], key: str, name: str) -> Position:
-    flows, first = month_flows(conn, period)
+def consolidated_position(conn: Connection, period: str, members: tuple[str, ...], key: str, name: str, *,
+                          flows: Flows | None = None) -> Position:
+    flows, first = _flows_at(conn, period, flows)
     return _position(key, name, [flows.get(f, {}) for f in members], period, first, members)
 
 

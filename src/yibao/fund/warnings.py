@@ -51,15 +51,16 @@ def warning(code: str, level: str, subject: str, title: str, message: str, value
             "message": message, "value": value, "threshold": threshold, **extra}
 
 
-def evaluate(conn: Connection, period: str, params: FundParams | None = None) -> dict[str, Any]:
-    """Active warnings for the month, and the checks that could not be made (with why)."""
+def evaluate(conn: Connection, period: str, params: FundParams | None = None, *, flows: ledger.Flows | None = None) -> dict[str, Any]:
+    """Active warnings for the month, and the checks that could not be made (with why).
+    ``flows``: the ledger already read by the caller (``ledger.read_flows``)."""
     params = params or load_params()
     on = month_start(period).date()
     active: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     for key in POOLED:
         name, members = SCHEMES[key]
-        pos = ledger.consolidated_position(conn, period, members, key, name)
+        pos = ledger.consolidated_position(conn, period, members, key, name, flows=flows)
         _reserve(pos, params, on, period, active, skipped)
         _deficit(pos, params, on, period, active)
         _growth_vs_income(pos, params, on, period, active, skipped)
