@@ -228,9 +228,9 @@ def dashboard(conn: Connection, year: int, month: int, *, params: FundParams | N
     flows = flows or ledger.read_flows(conn, period)
     bal = balances(conn, year, month, flows=flows)
     ind = _indicators.compute(conn, year, month, params=params, fast=True, flows=flows)
-    warn = _warnings.evaluate(conn, period, params, flows=flows)
-    growth_all = _growth.decompose(conn, period)
-    growth_by = [_growth.decompose(conn, period, insutype=k) for k in ("310", "390")]
+    base = _growth.base_period_for(conn, period)  # 同比 or 环比: one lookup for the warnings and the growth
+    warn = _warnings.evaluate(conn, period, params, flows=flows, base=base)
+    growth_all, *growth_by = _growth.decompose_schemes(conn, period, ("*", "310", "390"), *base)
     return {
         "period": period,
         "region": {"admdvs": params.fund.region_admdvs, "name": params.fund.region_name},

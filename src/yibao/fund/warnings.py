@@ -51,10 +51,12 @@ def warning(code: str, level: str, subject: str, title: str, message: str, value
             "message": message, "value": value, "threshold": threshold, **extra}
 
 
-def evaluate(conn: Connection, period: str, params: FundParams | None = None, *, flows: ledger.Flows | None = None) -> dict[str, Any]:
+def evaluate(conn: Connection, period: str, params: FundParams | None = None, *, flows: ledger.Flows | None = None,
+             base: tuple[str | None, str] | None = None) -> dict[str, Any]:
     """Active warnings for the month, and the checks that could not be made (with why).
-    ``flows``: the ledger already read by the caller (``ledger.read_flows``)."""
+    ``flows`` and ``base`` (``growth.base_period_for``): what the caller read already."""
     params = params or load_params()
+    base = base or base_period_for(conn, period)
     on = month_start(period).date()
     active: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
@@ -64,7 +66,7 @@ def evaluate(conn: Connection, period: str, params: FundParams | None = None, *,
         _reserve(pos, params, on, period, active, skipped)
         _deficit(pos, params, on, period, active)
         _growth_vs_income(pos, params, on, period, active, skipped)
-        _month_growth(conn, pos, members, params, on, period, active, skipped)
+        _month_growth(pos, base, params, on, period, active, skipped)
     _hospitals(conn, params, on, period, active, skipped)
     order = {"red": 0, "yellow": 1, "info": 2}
     active.sort(key=lambda w: (order[w["level"]], w["code"], w["subject"]))
@@ -117,9 +119,9 @@ def _growth_vs_income(pos: ledger.Position, params: FundParams, on: dt.date, per
                               round(float(gs - gi), 6), float(margin)))
 
 
-def _month_growth(conn: Connection, pos: ledger.Position, members: tuple[str, ...], params: FundParams, on: dt.date,
+def _month_growth(pos: ledger.Position, base_and_basis: tuple[str | None, str], params: FundParams, on: dt.date,
                   period: str, active: list, skipped: list) -> None:
-    base, basis = base_period_for(conn, period)
+    base, basis = base_and_basis
     if base is None or base not in pos.monthly_spending:
         skipped.append({"code": "spending_growth_month", "subject": pos.name, "why": "没有对比月份的数据"})
         return
