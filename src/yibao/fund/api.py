@@ -104,9 +104,11 @@ def balance_series(conn: Connection, year: int, upto_month: int = 12, *, flows: 
     groups = [("schemes", k, name, members) for k, (name, members) in SCHEMES.items()]
     groups += [("funds", f, FUNDS[f][0], (f,)) for f in FUNDS]
     for bucket, key, name, members in groups:
+        # the group's monthly net flows once, then a position per month from them
+        net = ledger.net_flows([flows.get(f, {}) for f in members], members if bucket == "schemes" else ())
         rows = []
         for p in months:
-            pos = ledger._position(key, name, [flows.get(f, {}) for f in members], p, first, members if bucket == "schemes" else ())
+            pos = ledger.position_from_net(key, name, net, p, first)
             mor = pos.months_of_reserve
             rows.append({"period": p, "income_month": _yuan(pos.income_month), "spending_month": _yuan(pos.spending_month),
                          "balance": _yuan(pos.balance), "months_of_reserve": None if mor is None else round(float(mor), 2)})

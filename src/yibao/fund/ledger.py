@@ -20,6 +20,7 @@ the amount negated.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -484,37 +485,60 @@ def consolidated_position(conn: Connection, period: str, members: tuple[str, ...
 def _position(key: str, name: str, series: list[dict[str, dict[str, Any]]], period: str, first: str | None,
               members: tuple[str, ...]) -> Position:
     """Figures of one fund or a group of funds; transfers among ``members`` cancel out."""
+    return position_from_net(key, name, net_flows(series, members), period, first)
+
+
+def net_flows(series: list[dict[str, dict[str, Any]]], members: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
+    """{period: (opening, income, spending)} of the funds in ``series`` added up, transfers among
+    ``members`` left out. A chart computes it once and then a position per month from it."""
+    net: dict[str, tuple[int, int, int]] = {}
+    for months in series:
+        for p, cell in months.items():
+            income = cell["income"] - sum(v for f, v in cell["tin"].items() if f in members)
+            spending = cell["spending"] - sum(v for f, v in cell["tout"].items() if f in members)
+            opening0, income0, spending0 = net.get(p, (0, 0, 0))
+            net[p] = (opening0 + cell["opening"], income0 + income, spending0 + spending)
+    return net
+
+
+@functools.lru_cache(maxsize=512)
+def _reserve_window(period: str, first: str | None) -> tuple[str, ...]:
+    """The 12 months ending ``period`` that the ledger has (from ``first`` on). Cached: a balance
+    chart asks for the same few windows about 150 times."""
+    if first is None:
+        return ()
+    return tuple(p for p in periods_between(prev_month(period, 11), period) if p >= first)
+
+
+def position_from_net(key: str, name: str, net: dict[str, tuple[int, int, int]], period: str, first: str | None) -> Position:
+    """The figures at the end of ``period`` from ``net_flows`` (months after ``period`` ignored)."""
     pos = Position(key, name)
     year = period[:4]
     prior_year = f"{int(year) - 1:04d}"
-    window = [p for p in periods_between(prev_month(period, 11), period) if first is not None and p >= first]
+    window = _reserve_window(period, first)
     pos.window_months = len(window)
     pos.window_first = window[0] if window else ""
     prior_first, prior_last = f"{prior_year}-01", f"{prior_year}{period[4:]}"
     have_prior = first is not None and first <= prior_first
     pi = ps = 0
-    window_set = set(window)
-    for months in series:
-        for p, cell in months.items():
-            if p > period:
-                continue
-            income = cell["income"] - sum(v for f, v in cell["tin"].items() if f in members)
-            spending = cell["spending"] - sum(v for f, v in cell["tout"].items() if f in members)
-            pos.opening_balance += cell["opening"]
-            pos.balance += cell["opening"] + income - spending
-            pos.monthly_spending[p] = pos.monthly_spending.get(p, 0) + spending
-            pos.monthly_income[p] = pos.monthly_income.get(p, 0) + income
-            if p == period:
-                pos.income_month += income
-                pos.spending_month += spending
-            if p[:4] == year:
-                pos.income_ytd += income
-                pos.spending_ytd += spending
-            if p in window_set:
-                pos.spending_window += spending
-            if prior_first <= p <= prior_last:
-                pi += income
-                ps += spending
+    for p, (opening, income, spending) in net.items():
+        if p > period:
+            continue
+        pos.opening_balance += opening
+        pos.balance += opening + income - spending
+        pos.monthly_spending[p] = spending
+        pos.monthly_income[p] = income
+        if p == period:
+            pos.income_month += income
+            pos.spending_month += spending
+        if p[:4] == year:
+            pos.income_ytd += income
+            pos.spending_ytd += spending
+        if p in window:
+            pos.spending_window += spending
+        if prior_first <= p <= prior_last:
+            pi += income
+            ps += spending
     if have_prior:
         pos.income_prior_ytd, pos.spending_prior_ytd = pi, ps
     return pos
