@@ -25,14 +25,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.engine import Connection
 
 from yibao.storage import schema as s
 
 from . import ledger
 from .accounts import ASSISTANCE_NAMES, ASSISTANCE_ORDER, BASIC_SCOPE, LEVEL_GROUPS, SCHEMES, category_of
-from .aggregates import MONEY_FIELDS
 from .params import FundParams
 from .params import load as load_params
 from .sqlutil import TS, month_end, sql
@@ -80,6 +79,10 @@ def _last_period(conn: Connection, year: int, month: int | None) -> str | None:
     return last
 
 
+# the amount fields the indicators below use (the cube's other sums would be read for nothing)
+CUBE_FIELDS = ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay", "fund_pay_sumamt")
+
+
 def _cube(conn: Connection, first: str, last: str) -> list[Any]:
     """The settlement aggregates of ``first``..``last`` added up over the months: one row per
     scheme × psn_type × level × med_type × region × assistance group, with ``setl_cnt`` and the
@@ -88,7 +91,7 @@ def _cube(conn: Connection, first: str, last: str) -> list[Any]:
     t = s.fund_month_setl
     dims = [t.c.insutype, t.c.psn_type, t.c.medins_lv, t.c.med_type, t.c.in_region, t.c.assistance]
     # CAST: PostgreSQL's SUM(bigint) is numeric (Decimal in Python); the ratios need ints
-    sums = [cast(func.sum(t.c[name]), BigInteger).label(name) for name in ("setl_cnt", *MONEY_FIELDS)]
+    sums = [cast(func.sum(t.c[name]), BigInteger).label(name) for name in ("setl_cnt", *CUBE_FIELDS)]
     return list(conn.execute(select(*dims, *sums).where(t.c.period >= first).where(t.c.period <= last).group_by(*dims)))
 
 
@@ -305,7 +308,10 @@ def compute(
                       breakdown=[{"label": ASSISTANCE_NAMES[g], "psn_cnt": groups_enrol.get(g, 0)} for g in ASSISTANCE_ORDER]))
     recovered = penalties = 0
     t = s.fund_month_acct
-    for code, dr, cr in conn.execute(select(t.c.acct_code, t.c.debit, t.c.credit).where(t.c.period >= first).where(t.c.period <= last)):
+    # only the two kinds of account (the year's ~400 account rows are otherwise all read for none)
+    recovery_accounts = or_(t.c.acct_code.like("%.inc.recovery"), t.c.acct_code.like("%.inc.penalty"))
+    for code, dr, cr in conn.execute(select(t.c.acct_code, t.c.debit, t.c.credit).where(t.c.period >= first).where(t.c.period <= last)
+                                     .where(recovery_accounts)):
         if code.endswith(".inc.recovery"):
             recovered += cr - dr
         elif code.endswith(".inc.penalty"):
