@@ -22,6 +22,7 @@ Definitions (docs/fund.md §3):
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,9 @@ def _last_period(conn: Connection, year: int, month: int | None) -> str | None:
 CUBE_FIELDS = ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay", "fund_pay_sumamt")
 
 
+CubeRow = namedtuple("CubeRow", ["insutype", "psn_type", "medins_lv", "med_type", "in_region", "assistance", "setl_cnt", *CUBE_FIELDS])
+
+
 def _cube(conn: Connection, first: str, last: str) -> list[Any]:
     """The settlement aggregates of ``first``..``last`` added up over the months: one row per
     scheme × psn_type × level × med_type × region × assistance group, with ``setl_cnt`` and the
@@ -92,7 +96,10 @@ def _cube(conn: Connection, first: str, last: str) -> list[Any]:
     dims = [t.c.insutype, t.c.psn_type, t.c.medins_lv, t.c.med_type, t.c.in_region, t.c.assistance]
     # CAST: PostgreSQL's SUM(bigint) is numeric (Decimal in Python); the ratios need ints
     sums = [cast(func.sum(t.c[name]), BigInteger).label(name) for name in ("setl_cnt", *CUBE_FIELDS)]
-    return list(conn.execute(select(*dims, *sums).where(t.c.period >= first).where(t.c.period <= last).group_by(*dims)))
+    rows = conn.execute(select(*dims, *sums).where(t.c.period >= first).where(t.c.period <= last).group_by(*dims))
+    # plain named tuples: the code below reads ~30,000 fields, and a SQLAlchemy Row's attribute
+    # access costs about 2 µs against a named tuple's 0.05 µs
+    return [CubeRow(*r) for r in rows]
 
 
 def population_from_region(region: str | Path) -> tuple[int, str]:

@@ -145,11 +145,11 @@ def _hospitals(conn: Connection, params: FundParams, on: dt.date, period: str, a
     prior3 = [prev_month(period, k) for k in (1, 2, 3)]
     periods = [period, yoy, *prior3]
     cells: dict[tuple[str, str], list[int]] = {}
-    for r in conn.execute(select(t.c.period, t.c.fixmedins_code, t.c.setl_cnt, t.c.medfee_sumamt)
-                          .where(t.c.period.in_(periods)).where(t.c.category == "inpatient")):
-        c = cells.setdefault((r.fixmedins_code, r.period), [0, 0])
-        c[0] += r.setl_cnt
-        c[1] += r.medfee_sumamt
+    for month, code, setl_cnt, medfee in conn.execute(select(t.c.period, t.c.fixmedins_code, t.c.setl_cnt, t.c.medfee_sumamt)
+                                                      .where(t.c.period.in_(periods)).where(t.c.category == "inpatient")):
+        c = cells.setdefault((code, month), [0, 0])
+        c[0] += setl_cnt
+        c[1] += medfee
     have_yoy = any(p == yoy for _, p in cells)
     names = {r.fixmedins_code: r.fixmedins_name for r in conn.execute(select(s.institutions.c.fixmedins_code, s.institutions.c.fixmedins_name))}
     hospitals = sorted({h for h, p in cells if p == period})
