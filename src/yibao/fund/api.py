@@ -7,6 +7,8 @@ They read the monthly aggregates that ``post`` keeps, so a dashboard is a few sm
 
 - ``dashboard(conn, year, month)`` — balances, months of reserve, key indicators, warnings,
   growth decomposition of the month (one call for the console's front page);
+- ``read_flows(conn, year, month)`` — the ledger's monthly totals read once, for ``flows=`` of
+  the functions below when a page shows several of them;
 - ``balances(conn, year, month)`` — per fund and per scheme;
 - ``balance_series(conn, year)`` — the same month by month;
 - ``indicators(conn, year, month=None, fast=False)`` — the bureau's indicators;

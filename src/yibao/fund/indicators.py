@@ -82,8 +82,6 @@ def _last_period(conn: Connection, year: int, month: int | None) -> str | None:
 
 # the amount fields the indicators below use (the cube's other sums would be read for nothing)
 CUBE_FIELDS = ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay", "fund_pay_sumamt")
-
-
 CubeRow = namedtuple("CubeRow", ["insutype", "psn_type", "medins_lv", "med_type", "in_region", "assistance", "setl_cnt", *CUBE_FIELDS])
 
 

@@ -454,7 +454,7 @@ def read_flows(conn: Connection, upto: str) -> Flows:
 
 
 def _flows_at(conn: Connection, period: str, flows: Flows | None) -> tuple[dict[str, dict[str, dict[str, Any]]], str | None]:
-    """``flows`` when it covers ``period`` (``_position`` ignores the later months), else a fresh read."""
+    """``flows`` when it covers ``period`` (a position ignores the months after it), else a fresh read."""
     if flows is None or flows.upto < period:
         return month_flows(conn, period)
     return flows.by_fund, flows.first
