@@ -30,9 +30,10 @@ def latest_period(conn: Connection) -> str | None:
 
 def gather(conn: Connection, period: str, params: FundParams) -> dict[str, Any]:
     year, month = int(period[:4]), int(period[5:7])
-    board = fund_api.dashboard(conn, year, month, params=params)
+    flows = fund_api.read_flows(conn, year, month)  # the ledger read once for the whole page
+    board = fund_api.dashboard(conn, year, month, params=params, flows=flows)
     series = fund_api.monthly_series(conn, year, month)
-    balances = fund_api.balance_series(conn, year, month)
+    balances = fund_api.balance_series(conn, year, month, flows=flows)
     board["monthly"] = series
     board["balance_series"] = balances
     board["reserve_sentence"] = reserve_sentence(board, "390")

@@ -79,6 +79,27 @@ def month_figures(conn: Connection, period: str, insutype: str = "*", category: 
     return Month(int(spending), int(visits), int(persons or 0))
 
 
+def scheme_figures(conn: Connection, periods: list[str]) -> dict[tuple[str, str], Month]:
+    """``month_figures`` (all categories) of every scheme and of all schemes ('*') for the given
+    months, keyed (period, insutype), in two queries: the dashboard decomposes three scopes
+    against a base month, which ``month_figures`` answers in twelve."""
+    t = s.fund_month_setl
+    cells: dict[tuple[str, str], list[int]] = {}
+    for period, insutype, spending, visits, rows in conn.execute(
+        select(t.c.period, t.c.insutype, func.sum(t.c.fund_pay_sumamt), func.sum(t.c.setl_cnt), func.count())
+        .where(t.c.period.in_(periods)).group_by(t.c.period, t.c.insutype)
+    ):
+        for key in ((period, insutype), (period, "*")):
+            cell = cells.setdefault(key, [0, 0, 0])
+            cell[0] += int(spending)
+            cell[1] += int(visits)
+            cell[2] += rows
+    p = s.fund_month_persons
+    persons = {(r.period, r.insutype): r.psn_cnt for r in conn.execute(
+        select(p.c.period, p.c.insutype, p.c.psn_cnt).where(p.c.period.in_(periods)).where(p.c.category == "*"))}
+    return {key: Month(spending, visits, int(persons.get(key) or 0)) for key, (spending, visits, rows) in cells.items() if rows}
+
+
 def exact_factors(cur: Month, base: Month) -> dict[str, Fraction] | None:
     """{'persons', 'visits_per_person', 'cost_per_visit', 'total'} as exact growth factors, or
     None when a figure is zero (nothing to decompose)."""
@@ -144,18 +165,33 @@ def _month_dict(m: Month) -> dict[str, Any]:
 
 
 def decompose(conn: Connection, period: str, *, insutype: str = "*", category: str = "*",
-              base_period: str | None = None) -> dict[str, Any]:
-    """The month's fund payments against the base month, decomposed (see the module text)."""
-    basis = "指定对比期"
-    if base_period is None:
+              base_period: str | None = None, basis: str | None = None) -> dict[str, Any]:
+    """The month's fund payments against the base month, decomposed (see the module text).
+    Without ``base_period`` and ``basis`` the base month is looked up (``base_period_for``);
+    a caller that looked it up already passes both."""
+    if base_period is None and basis is None:
         base_period, basis = base_period_for(conn, period)
+    cur = month_figures(conn, period, insutype, category)
+    base = month_figures(conn, base_period, insutype, category) if base_period else None
+    return _decomposition(period, base_period, basis or "指定对比期", insutype, category, cur, base)
+
+
+def decompose_schemes(conn: Connection, period: str, insutypes: tuple[str, ...], base_period: str | None,
+                      basis: str) -> list[dict[str, Any]]:
+    """``decompose`` (all categories) of each of ``insutypes`` ('*' for all schemes), with the
+    figures of both months read at once (``scheme_figures``)."""
+    figures = scheme_figures(conn, [p for p in (period, base_period) if p])
+    return [_decomposition(period, base_period, basis, k, "*", figures.get((period, k)),
+                           figures.get((base_period, k)) if base_period else None) for k in insutypes]
+
+
+def _decomposition(period: str, base_period: str | None, basis: str, insutype: str, category: str,
+                   cur: Month | None, base: Month | None) -> dict[str, Any]:
     scope = "全部险种" if insutype == "*" else INSUTYPE_NAMES.get(insutype, insutype)
     if category != "*":
         scope += "·" + CATEGORY_NAMES.get(category, category)
     out: dict[str, Any] = {"period": period, "base_period": base_period, "basis": basis, "insutype": insutype,
                            "category": category, "scope": scope, "formula": FORMULA}
-    cur = month_figures(conn, period, insutype, category)
-    base = month_figures(conn, base_period, insutype, category) if base_period else None
     if cur is None or base is None:
         out.update(status="no_data", note="本月或对比期没有结算数据，无法分解")
         return out

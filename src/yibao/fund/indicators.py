@@ -22,10 +22,11 @@ Definitions (docs/fund.md §3):
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.engine import Connection
 
 from yibao.storage import schema as s
@@ -79,9 +80,24 @@ def _last_period(conn: Connection, year: int, month: int | None) -> str | None:
     return last
 
 
+# the amount fields the indicators below use (the cube's other sums would be read for nothing)
+CUBE_FIELDS = ("medfee_sumamt", "inscp_scp_amt", "hifp_pay", "hifmi_pay", "hifob_pay", "cvlserv_pay", "maf_pay", "fund_pay_sumamt")
+CubeRow = namedtuple("CubeRow", ["insutype", "psn_type", "medins_lv", "med_type", "in_region", "assistance", "setl_cnt", *CUBE_FIELDS])
+
+
 def _cube(conn: Connection, first: str, last: str) -> list[Any]:
+    """The settlement aggregates of ``first``..``last`` added up over the months: one row per
+    scheme × psn_type × level × med_type × region × assistance group, with ``setl_cnt`` and the
+    amount fields. Every indicator here is a sum over the whole period, so the database adds the
+    months up: December reads ~330 rows instead of ~3,000, and the Python below stays cheap."""
     t = s.fund_month_setl
-    return list(conn.execute(select(t).where(t.c.period >= first).where(t.c.period <= last)))
+    dims = [t.c.insutype, t.c.psn_type, t.c.medins_lv, t.c.med_type, t.c.in_region, t.c.assistance]
+    # CAST: PostgreSQL's SUM(bigint) is numeric (Decimal in Python); the ratios need ints
+    sums = [cast(func.sum(t.c[name]), BigInteger).label(name) for name in ("setl_cnt", *CUBE_FIELDS)]
+    rows = conn.execute(select(*dims, *sums).where(t.c.period >= first).where(t.c.period <= last).group_by(*dims))
+    # plain named tuples: the code below reads ~30,000 fields, and a SQLAlchemy Row's attribute
+    # access costs about 2 µs against a named tuple's 0.05 µs
+    return [CubeRow(*r) for r in rows]
 
 
 def population_from_region(region: str | Path) -> tuple[int, str]:
@@ -95,10 +111,11 @@ def population_from_region(region: str | Path) -> tuple[int, str]:
 
 def compute(
     conn: Connection, year: int, month: int | None = None, *, params: FundParams | None = None,
-    population: int | None = None, population_source: str = "", fast: bool = False,
+    population: int | None = None, population_source: str = "", fast: bool = False, flows: ledger.Flows | None = None,
 ) -> dict[str, Any]:
     """Indicators for January..``month`` of ``year`` (default: the last month with data).
-    ``fast`` leaves out the few that need a pass over the year's settlements (for the dashboard)."""
+    ``fast`` leaves out the few that need a pass over the year's settlements (for the dashboard);
+    ``flows``: the ledger already read by the caller (``ledger.read_flows``)."""
     params = params or load_params()
     last = _last_period(conn, year, month)
     first = f"{year:04d}-01"
@@ -135,7 +152,7 @@ def compute(
                     numerator=insured, target=_target(params, "coverage_rate", on), breakdown=breakdown))
 
     # ── 基金安全 ──
-    basic = ledger.consolidated_position(conn, last, BASIC_SCOPE, "basic", "基本医疗保险（含生育保险）")
+    basic = ledger.consolidated_position(conn, last, BASIC_SCOPE, "basic", "基本医疗保险（含生育保险）", flows=flows)
     contributed = conn.execute(select(func.count()).select_from(s.fund_contributions)
                                .where(s.fund_contributions.c.period >= first).where(s.fund_contributions.c.period <= last)).scalar_one()
     contribution_note = ("收入中的征缴由参保登记按参数推算（yibao fund contributions）" if contributed
@@ -147,7 +164,7 @@ def compute(
                       note=contribution_note))
     for key in ("310", "390"):
         name, members = SCHEMES[key]
-        pos = ledger.consolidated_position(conn, last, members, key, name)
+        pos = ledger.consolidated_position(conn, last, members, key, name, flows=flows)
         mor = pos.months_of_reserve
         add(indicator(f"reserve_months_{key}", "基金安全", f"{name}累计结余可支付月数", "月",
                       value=None if mor is None else round(float(mor), 2),
@@ -296,7 +313,10 @@ def compute(
                       breakdown=[{"label": ASSISTANCE_NAMES[g], "psn_cnt": groups_enrol.get(g, 0)} for g in ASSISTANCE_ORDER]))
     recovered = penalties = 0
     t = s.fund_month_acct
-    for code, dr, cr in conn.execute(select(t.c.acct_code, t.c.debit, t.c.credit).where(t.c.period >= first).where(t.c.period <= last)):
+    # only the two kinds of account (the year's ~400 account rows are otherwise all read for none)
+    recovery_accounts = or_(t.c.acct_code.like("%.inc.recovery"), t.c.acct_code.like("%.inc.penalty"))
+    for code, dr, cr in conn.execute(select(t.c.acct_code, t.c.debit, t.c.credit).where(t.c.period >= first).where(t.c.period <= last)
+                                     .where(recovery_accounts)):
         if code.endswith(".inc.recovery"):
             recovered += cr - dr
         elif code.endswith(".inc.penalty"):

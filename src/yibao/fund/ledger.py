@@ -20,6 +20,7 @@ the amount negated.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -436,61 +437,108 @@ def month_flows(conn: Connection, upto: str) -> tuple[dict[str, dict[str, dict[s
     return flows, first
 
 
-def positions(conn: Connection, period: str, funds: list[str] | None = None) -> dict[str, Position]:
+@dataclass(frozen=True)
+class Flows:
+    """``fund_month_acct`` read once, up to ``upto`` (see ``month_flows``). A position at any
+    month up to ``upto`` is computed from it, so a page that shows many positions (the
+    dashboard: balances, indicators, warnings, the balance chart) reads the table once."""
+
+    upto: str
+    by_fund: dict[str, dict[str, dict[str, Any]]]
+    first: str | None
+
+
+def read_flows(conn: Connection, upto: str) -> Flows:
+    by_fund, first = month_flows(conn, upto)
+    return Flows(upto, by_fund, first)
+
+
+def _flows_at(conn: Connection, period: str, flows: Flows | None) -> tuple[dict[str, dict[str, dict[str, Any]]], str | None]:
+    """``flows`` when it covers ``period`` (a position ignores the months after it), else a fresh read."""
+    if flows is None or flows.upto < period:
+        return month_flows(conn, period)
+    return flows.by_fund, flows.first
+
+
+def positions(conn: Connection, period: str, funds: list[str] | None = None, *, flows: Flows | None = None) -> dict[str, Position]:
     """Per fund: month, year-to-date, balance and the months-of-reserve window at ``period``."""
-    flows, first = month_flows(conn, period)
+    flows, first = _flows_at(conn, period, flows)
     wanted = funds or [f for f in FUND_ORDER if f in flows] + sorted(f for f in flows if f not in FUNDS)
     return {f: _position(f, FUNDS.get(f, (f, ""))[0], [flows.get(f, {})], period, first, ()) for f in wanted}
 
 
-def scheme_positions(conn: Connection, period: str) -> dict[str, Position]:
+def scheme_positions(conn: Connection, period: str, *, flows: Flows | None = None) -> dict[str, Position]:
     """Per scheme (funds added up, transfers between them left out)."""
-    flows, first = month_flows(conn, period)
+    flows, first = _flows_at(conn, period, flows)
     return {
         key: _position(key, name, [flows.get(f, {}) for f in members], period, first, members)
         for key, (name, members) in SCHEMES.items()
     }
 
 
-def consolidated_position(conn: Connection, period: str, members: tuple[str, ...], key: str, name: str) -> Position:
-    flows, first = month_flows(conn, period)
+def consolidated_position(conn: Connection, period: str, members: tuple[str, ...], key: str, name: str, *,
+                          flows: Flows | None = None) -> Position:
+    flows, first = _flows_at(conn, period, flows)
     return _position(key, name, [flows.get(f, {}) for f in members], period, first, members)
 
 
 def _position(key: str, name: str, series: list[dict[str, dict[str, Any]]], period: str, first: str | None,
               members: tuple[str, ...]) -> Position:
     """Figures of one fund or a group of funds; transfers among ``members`` cancel out."""
+    return position_from_net(key, name, net_flows(series, members), period, first)
+
+
+def net_flows(series: list[dict[str, dict[str, Any]]], members: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
+    """{period: (opening, income, spending)} of the funds in ``series`` added up, transfers among
+    ``members`` left out. A chart computes it once and then a position per month from it."""
+    net: dict[str, tuple[int, int, int]] = {}
+    for months in series:
+        for p, cell in months.items():
+            income = cell["income"] - sum(v for f, v in cell["tin"].items() if f in members)
+            spending = cell["spending"] - sum(v for f, v in cell["tout"].items() if f in members)
+            opening0, income0, spending0 = net.get(p, (0, 0, 0))
+            net[p] = (opening0 + cell["opening"], income0 + income, spending0 + spending)
+    return net
+
+
+@functools.lru_cache(maxsize=512)
+def _reserve_window(period: str, first: str | None) -> tuple[str, ...]:
+    """The 12 months ending ``period`` that the ledger has (from ``first`` on). Cached: a balance
+    chart asks for the same few windows about 150 times."""
+    if first is None:
+        return ()
+    return tuple(p for p in periods_between(prev_month(period, 11), period) if p >= first)
+
+
+def position_from_net(key: str, name: str, net: dict[str, tuple[int, int, int]], period: str, first: str | None) -> Position:
+    """The figures at the end of ``period`` from ``net_flows`` (months after ``period`` ignored)."""
     pos = Position(key, name)
     year = period[:4]
     prior_year = f"{int(year) - 1:04d}"
-    window = [p for p in periods_between(prev_month(period, 11), period) if first is not None and p >= first]
+    window = _reserve_window(period, first)
     pos.window_months = len(window)
     pos.window_first = window[0] if window else ""
     prior_first, prior_last = f"{prior_year}-01", f"{prior_year}{period[4:]}"
     have_prior = first is not None and first <= prior_first
     pi = ps = 0
-    window_set = set(window)
-    for months in series:
-        for p, cell in months.items():
-            if p > period:
-                continue
-            income = cell["income"] - sum(v for f, v in cell["tin"].items() if f in members)
-            spending = cell["spending"] - sum(v for f, v in cell["tout"].items() if f in members)
-            pos.opening_balance += cell["opening"]
-            pos.balance += cell["opening"] + income - spending
-            pos.monthly_spending[p] = pos.monthly_spending.get(p, 0) + spending
-            pos.monthly_income[p] = pos.monthly_income.get(p, 0) + income
-            if p == period:
-                pos.income_month += income
-                pos.spending_month += spending
-            if p[:4] == year:
-                pos.income_ytd += income
-                pos.spending_ytd += spending
-            if p in window_set:
-                pos.spending_window += spending
-            if prior_first <= p <= prior_last:
-                pi += income
-                ps += spending
+    for p, (opening, income, spending) in net.items():
+        if p > period:
+            continue
+        pos.opening_balance += opening
+        pos.balance += opening + income - spending
+        pos.monthly_spending[p] = spending
+        pos.monthly_income[p] = income
+        if p == period:
+            pos.income_month += income
+            pos.spending_month += spending
+        if p[:4] == year:
+            pos.income_ytd += income
+            pos.spending_ytd += spending
+        if p in window:
+            pos.spending_window += spending
+        if prior_first <= p <= prior_last:
+            pi += income
+            ps += spending
     if have_prior:
         pos.income_prior_ytd, pos.spending_prior_ytd = pi, ps
     return pos

@@ -51,19 +51,22 @@ def warning(code: str, level: str, subject: str, title: str, message: str, value
             "message": message, "value": value, "threshold": threshold, **extra}
 
 
-def evaluate(conn: Connection, period: str, params: FundParams | None = None) -> dict[str, Any]:
-    """Active warnings for the month, and the checks that could not be made (with why)."""
+def evaluate(conn: Connection, period: str, params: FundParams | None = None, *, flows: ledger.Flows | None = None,
+             base: tuple[str | None, str] | None = None) -> dict[str, Any]:
+    """Active warnings for the month, and the checks that could not be made (with why).
+    ``flows`` and ``base`` (``growth.base_period_for``): what the caller read already."""
     params = params or load_params()
+    base = base or base_period_for(conn, period)
     on = month_start(period).date()
     active: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     for key in POOLED:
         name, members = SCHEMES[key]
-        pos = ledger.consolidated_position(conn, period, members, key, name)
+        pos = ledger.consolidated_position(conn, period, members, key, name, flows=flows)
         _reserve(pos, params, on, period, active, skipped)
         _deficit(pos, params, on, period, active)
         _growth_vs_income(pos, params, on, period, active, skipped)
-        _month_growth(conn, pos, members, params, on, period, active, skipped)
+        _month_growth(pos, base, params, on, period, active, skipped)
     _hospitals(conn, params, on, period, active, skipped)
     order = {"red": 0, "yellow": 1, "info": 2}
     active.sort(key=lambda w: (order[w["level"]], w["code"], w["subject"]))
@@ -116,9 +119,9 @@ def _growth_vs_income(pos: ledger.Position, params: FundParams, on: dt.date, per
                               round(float(gs - gi), 6), float(margin)))
 
 
-def _month_growth(conn: Connection, pos: ledger.Position, members: tuple[str, ...], params: FundParams, on: dt.date,
+def _month_growth(pos: ledger.Position, base_and_basis: tuple[str | None, str], params: FundParams, on: dt.date,
                   period: str, active: list, skipped: list) -> None:
-    base, basis = base_period_for(conn, period)
+    base, basis = base_and_basis
     if base is None or base not in pos.monthly_spending:
         skipped.append({"code": "spending_growth_month", "subject": pos.name, "why": "没有对比月份的数据"})
         return
@@ -142,11 +145,11 @@ def _hospitals(conn: Connection, params: FundParams, on: dt.date, period: str, a
     prior3 = [prev_month(period, k) for k in (1, 2, 3)]
     periods = [period, yoy, *prior3]
     cells: dict[tuple[str, str], list[int]] = {}
-    for r in conn.execute(select(t.c.period, t.c.fixmedins_code, t.c.setl_cnt, t.c.medfee_sumamt)
-                          .where(t.c.period.in_(periods)).where(t.c.category == "inpatient")):
-        c = cells.setdefault((r.fixmedins_code, r.period), [0, 0])
-        c[0] += r.setl_cnt
-        c[1] += r.medfee_sumamt
+    for month, code, setl_cnt, medfee in conn.execute(select(t.c.period, t.c.fixmedins_code, t.c.setl_cnt, t.c.medfee_sumamt)
+                                                      .where(t.c.period.in_(periods)).where(t.c.category == "inpatient")):
+        c = cells.setdefault((code, month), [0, 0])
+        c[0] += setl_cnt
+        c[1] += medfee
     have_yoy = any(p == yoy for _, p in cells)
     names = {r.fixmedins_code: r.fixmedins_name for r in conn.execute(select(s.institutions.c.fixmedins_code, s.institutions.c.fixmedins_name))}
     hospitals = sorted({h for h, p in cells if p == period})
