@@ -206,13 +206,18 @@ class StateDelta:
 
     def apply(self, state: YearState, sign: int = 1) -> None:
         state.admissions += sign * self.admissions
+        layers = state.layers
         for key, base, paid in self.layers:
-            acc = state.layer(key)
+            acc = layers.get(key)
+            if acc is None:
+                acc = layers[key] = LayerAccum()
             acc.base = _tidy(acc.base + sign * base)
             acc.paid += sign * paid
 
 
 def _tidy(x: Exact) -> Exact:
+    if type(x) is int:  # the common case, and cheaper to test than isinstance(x, Fraction)
+        return x
     if isinstance(x, Fraction) and x.denominator == 1:
         return x.numerator
     return x
