@@ -252,7 +252,15 @@ def _compile(policy: ResolvedPolicy) -> CompiledPolicy:
 
 
 _cache: dict[int, tuple[ResolvedPolicy, CompiledPolicy]] = {}
+# The last policy compiled under each policy id. A policy is resolved afresh for every date
+# (ResolvedPolicy.on), but its values change only a few times a year: when a new resolution
+# equals the last one in everything but the date, its compiled form is the same.
+_latest: dict[str, tuple[ResolvedPolicy, CompiledPolicy]] = {}
 _lock = threading.Lock()
+
+
+def _same_but_date(a: ResolvedPolicy, b: ResolvedPolicy) -> bool:
+    return type(a) is type(b) and all(getattr(a, f) == getattr(b, f) for f in type(a).model_fields if f != "on")
 
 
 def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
@@ -260,9 +268,11 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
     hit = _cache.get(id(policy))
     if hit is not None and hit[0] is policy:
         return hit[1]
-    compiled = _compile(policy)
+    latest = _latest.get(policy.id)
+    compiled = latest[1] if latest is not None and _same_but_date(latest[0], policy) else _compile(policy)
     with _lock:
         if len(_cache) > 10_000:
             _cache.clear()
         _cache[id(policy)] = (policy, compiled)  # keeps ``policy`` alive, so its id stays unique
+        _latest[policy.id] = (policy, compiled)
     return compiled
