@@ -20,7 +20,9 @@ from yibao.policy.schema import ResolvedPolicy
 
 from .compiled import BasicTerms, CompiledPolicy, CompiledScheme, applies, clamp_ratio, compile_policy
 from .layers import CumulativeRule, advance, describe_bands, mul_round
-from .model import ASSISTANCE_NAMES, LEVEL_NAMES, Claim, FundRow, SettlementResult, StateDelta, Totals, YearState, fast_constructor
+from .model import (
+    ASSISTANCE_NAMES, LEVEL_NAMES, Claim, FundRow, SettlementResult, StateDelta, Totals, YearState, fast_constructor,
+)
 
 # Positional constructors of the frozen results, twice as fast as their __init__ (see model).
 _totals = fast_constructor(Totals)
