@@ -8,13 +8,16 @@ once and remembered.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 from yibao.policy.schema import ResolvedPolicy
 
-from .layers import BandRule, CumulativeRule
+from .layers import BandRule, CumulativeRule, mul_round
+
+ZERO = Fraction(0)
+ONE = Fraction(1)
 
 
 def _fen(yuan: Decimal | None) -> int | None:
@@ -93,6 +96,43 @@ class AssistanceRule:
 
 
 @dataclass(frozen=True, slots=True)
+class BasicTerms:
+    """A benefit's basic-fund terms at one institution level, for retired or other persons.
+
+    Worked out once per (category, level, retired) and remembered on the scheme, so that a
+    claim does no table look-ups and no Fraction arithmetic for them."""
+
+    category: str
+    level: str
+    retired: bool  # the retired persons' ratio table applies
+    deductible: int  # fen: the first admission of the year, and any other kind of care
+    later_factor: Fraction
+    reduces: bool  # inpatient, with a factor other than 1 for the 2nd and later admissions
+    later_deductible: int  # deductible × later_factor, rounded
+    level_ratio: Fraction | None  # None: the basic fund does not pay at this level
+    ratio: Fraction | None  # level_ratio within [0, 1]: no tilt, no out-of-region cut
+    cut_ratio: Fraction | None  # level_ratio less the out-of-region cut, within [0, 1]
+
+
+def clamp_ratio(ratio: Fraction) -> Fraction:
+    return min(max(ratio, ZERO), ONE)
+
+
+def _basic_terms(benefit: BenefitRule, category: str, level: str, retired: bool, cut: Fraction) -> BasicTerms:
+    deductible = level_value(benefit.deductible, level) or 0
+    factor = benefit.later_factor
+    reduces = category == "inpatient" and factor != ONE
+    level_ratio = level_value(benefit.retired_ratio if retired else benefit.ratio, level)
+    return BasicTerms(
+        category, level, retired, deductible, factor, reduces,
+        mul_round(deductible, factor) if reduces else deductible,
+        level_ratio,
+        None if level_ratio is None else clamp_ratio(level_ratio),
+        None if level_ratio is None else clamp_ratio(level_ratio - cut),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledScheme:
     basic_fund: str
     basic_cap: int | None
@@ -103,6 +143,19 @@ class CompiledScheme:
     large: SimpleLayer | None
     civil: SimpleLayer | None
     assistance: AssistanceRule | None
+    # BasicTerms by (category, level, retired), filled as claims ask for them. A race between
+    # threads only computes the same terms twice.
+    _terms: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def basic_terms(self, category: str, level: str, retired: bool) -> BasicTerms:
+        """The basic terms for a covered category (one in ``benefits``)."""
+        key = (category, level, retired)
+        terms = self._terms.get(key)
+        if terms is None:
+            benefit = self.benefits[category]
+            retired = retired and benefit.retired_ratio is not None
+            terms = self._terms[key] = _basic_terms(benefit, category, level, retired, self.out_of_region_cut)
+        return terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +252,15 @@ def _compile(policy: ResolvedPolicy) -> CompiledPolicy:
 
 
 _cache: dict[int, tuple[ResolvedPolicy, CompiledPolicy]] = {}
+# The last policy compiled under each policy id. A policy is resolved afresh for every date
+# (ResolvedPolicy.on), but its values change only a few times a year: when a new resolution
+# equals the last one in everything but the date, its compiled form is the same.
+_latest: dict[str, tuple[ResolvedPolicy, CompiledPolicy]] = {}
 _lock = threading.Lock()
+
+
+def _same_but_date(a: ResolvedPolicy, b: ResolvedPolicy) -> bool:
+    return type(a) is type(b) and all(getattr(a, f) == getattr(b, f) for f in type(a).model_fields if f != "on")
 
 
 def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
@@ -207,9 +268,11 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
     hit = _cache.get(id(policy))
     if hit is not None and hit[0] is policy:
         return hit[1]
-    compiled = _compile(policy)
+    latest = _latest.get(policy.id)
+    compiled = latest[1] if latest is not None and _same_but_date(latest[0], policy) else _compile(policy)
     with _lock:
         if len(_cache) > 10_000:
             _cache.clear()
         _cache[id(policy)] = (policy, compiled)  # keeps ``policy`` alive, so its id stays unique
+        _latest[policy.id] = (policy, compiled)
     return compiled

@@ -32,26 +32,26 @@ class CumulativeRule:
     deductible: Exact  # fen
     bands: tuple[BandRule, ...]
     cap: int | None  # fen per year; None = no cap
-    # The band ratios over one common denominator, for integer arithmetic.
+    # The band ratios over one common denominator, for integer arithmetic: (upto, numerator).
     _den: int = field(init=False, repr=False, compare=False)
-    _nums: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _steps: tuple[tuple[int | None, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         den = lcm(*(b.ratio.denominator for b in self.bands)) if self.bands else 1
         object.__setattr__(self, "_den", den)
-        object.__setattr__(self, "_nums", tuple(b.ratio.numerator * (den // b.ratio.denominator) for b in self.bands))
+        object.__setattr__(self, "_steps", tuple((b.upto, b.ratio.numerator * (den // b.ratio.denominator)) for b in self.bands))
 
     def payout_rounded(self, x: Exact) -> int:
         """round_half_up(F(x)), in integers when x and the deductible are whole fen."""
-        if type(x) is not int or type(self.deductible) is not int:
+        deductible = self.deductible
+        if type(x) is not int or type(deductible) is not int:
             return round_half_up(self.payout(x))
-        above = x - self.deductible
+        above = x - deductible
         if above <= 0:
             return 0
         total = 0
         start = 0
-        for band, num in zip(self.bands, self._nums):
-            end = band.upto
+        for end, num in self._steps:
             part = (above if end is None or above < end else end) - start
             if part <= 0:
                 break
@@ -92,13 +92,23 @@ class LayerStep:
 
 def run_cumulative(rule: CumulativeRule, base_before: Exact, base_added: Exact, paid_before: int) -> LayerStep:
     """Pay what moving the yearly base from x0 to x0 + added is worth, within the cap."""
+    return LayerStep(base_before, *advance(rule, base_before, base_added, paid_before))
+
+
+def advance(rule: CumulativeRule, base_before: Exact, base_added: Exact, paid_before: int) -> tuple[Exact, int, int | None, int]:
+    """``run_cumulative`` as a plain tuple (base_after, due, cap_remaining, pay), for the engine's
+    hot path."""
     base_after = base_before + base_added
     due = rule.payout_rounded(base_after) - rule.payout_rounded(base_before)
-    due = max(due, 0)
-    if rule.cap is None:
-        return LayerStep(base_before, base_after, due, None, due)
-    remaining = max(rule.cap - paid_before, 0)
-    return LayerStep(base_before, base_after, due, remaining, min(due, remaining))
+    if due < 0:
+        due = 0
+    cap = rule.cap
+    if cap is None:
+        return base_after, due, None, due
+    remaining = cap - paid_before
+    if remaining < 0:
+        remaining = 0
+    return base_after, due, remaining, due if due < remaining else remaining
 
 
 _described: dict[int, tuple[CumulativeRule, str]] = {}
