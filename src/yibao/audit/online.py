@@ -214,51 +214,49 @@ def _in_list(value: str | None, listed: str | None) -> bool:
 
 # ── the evaluators, one per rule type ─────────────────────────────────────────────────────────
 
-def _gender(rule: Rule, c: _Ctx):
+def _item_rows(rule: Rule, c: _Ctx):
+    """Each billed (positive) line with each row of the rule's knowledge table for its item."""
     kb = c.kb.by(rule.knowledge, "med_list_codg")
     for l in c.positive():
         for k in kb.get(l.med_list_codg, ()):
-            if c.gend is not None and k["gend"] is not None and c.gend != k["gend"]:
-                yield c.line_row(l, item_name=c.name(l.med_list_codg), allowed_gend=k["gend"], psn_gend=c.gend)
+            yield l, k
+
+
+def _gender(rule: Rule, c: _Ctx):
+    for l, k in _item_rows(rule, c):
+        if c.gend is not None and k["gend"] is not None and c.gend != k["gend"]:
+            yield c.line_row(l, item_name=c.name(l.med_list_codg), allowed_gend=k["gend"], psn_gend=c.gend)
 
 
 def _age_rule(rule: Rule, c: _Ctx):
-    kb = c.kb.by(rule.knowledge, "med_list_codg")
-    for l in c.positive():
-        for k in kb.get(l.med_list_codg, ()):
-            if c.age is None:
-                continue
-            lo = k["min_age"] if k["min_age"] is not None else -1
-            hi = k["max_age"] if k["max_age"] is not None else 999
-            if c.age < lo or c.age > hi:
-                yield c.line_row(l, item_name=c.name(l.med_list_codg), age=c.age, min_age=k["min_age"], max_age=k["max_age"])
+    for l, k in _item_rows(rule, c):
+        if c.age is None:
+            continue
+        lo = k["min_age"] if k["min_age"] is not None else -1
+        hi = k["max_age"] if k["max_age"] is not None else 999
+        if c.age < lo or c.age > hi:
+            yield c.line_row(l, item_name=c.name(l.med_list_codg), age=c.age, min_age=k["min_age"], max_age=k["max_age"])
 
 
 def _level(rule: Rule, c: _Ctx):
-    kb = c.kb.by(rule.knowledge, "med_list_codg")
-    for l in c.positive():
-        for k in kb.get(l.med_list_codg, ()):
-            if c.lv_rank is not None and k["min_lv_rank"] is not None and c.lv_rank < k["min_lv_rank"]:
-                yield c.line_row(l, item_name=c.name(l.med_list_codg), medins_lv=c.medins_lv, lv_rank=c.lv_rank,
-                                 min_lv_rank=k["min_lv_rank"])
+    for l, k in _item_rows(rule, c):
+        if c.lv_rank is not None and k["min_lv_rank"] is not None and c.lv_rank < k["min_lv_rank"]:
+            yield c.line_row(l, item_name=c.name(l.med_list_codg), medins_lv=c.medins_lv, lv_rank=c.lv_rank,
+                             min_lv_rank=k["min_lv_rank"])
 
 
 def _med_type(rule: Rule, c: _Ctx):
-    kb = c.kb.by(rule.knowledge, "med_list_codg")
-    for l in c.positive():
-        for k in kb.get(l.med_list_codg, ()):
-            if not _in_list(c.e.med_type, k["med_types"]):
-                yield c.line_row(l, item_name=c.name(l.med_list_codg), med_type=c.e.med_type,
-                                 allowed_med_types=k["med_types"])
+    for l, k in _item_rows(rule, c):
+        if not _in_list(c.e.med_type, k["med_types"]):
+            yield c.line_row(l, item_name=c.name(l.med_list_codg), med_type=c.e.med_type,
+                             allowed_med_types=k["med_types"])
 
 
 def _insutype(rule: Rule, c: _Ctx):
-    kb = c.kb.by(rule.knowledge, "med_list_codg")
-    for l in c.positive():
-        for k in kb.get(l.med_list_codg, ()):
-            if not _in_list(c.e.insutype, k["insutypes"]):
-                yield c.line_row(l, item_name=c.name(l.med_list_codg), insutype=c.e.insutype,
-                                 allowed_insutypes=k["insutypes"])
+    for l, k in _item_rows(rule, c):
+        if not _in_list(c.e.insutype, k["insutypes"]):
+            yield c.line_row(l, item_name=c.name(l.med_list_codg), insutype=c.e.insutype,
+                             allowed_insutypes=k["insutypes"])
 
 
 def _department(rule: Rule, c: _Ctx):
@@ -320,14 +318,12 @@ def _over_course(rule: Rule, c: _Ctx):
 
 
 def _price(rule: Rule, c: _Ctx):
-    kb = c.kb.by(rule.knowledge, "med_list_codg")
-    for l in c.positive():
-        for k in kb.get(l.med_list_codg, ()):
-            ceiling = k["pric_uplmt_amt"]
-            if ceiling is not None and l.pric > ceiling:
-                amount = _half_up((l.pric - ceiling) * l.cnt * 100)
-                yield c.line_row(l, amount, item_name=c.name(l.med_list_codg), pric=l.pric,
-                                 pric_uplmt_amt=Decimal(ceiling).quantize(D6), cnt=l.cnt)
+    for l, k in _item_rows(rule, c):
+        ceiling = k["pric_uplmt_amt"]
+        if ceiling is not None and l.pric > ceiling:
+            amount = _half_up((l.pric - ceiling) * l.cnt * 100)
+            yield c.line_row(l, amount, item_name=c.name(l.med_list_codg), pric=l.pric,
+                             pric_uplmt_amt=Decimal(ceiling).quantize(D6), cnt=l.cnt)
 
 
 def _duplicate(rule: Rule, c: _Ctx):
