@@ -7,6 +7,7 @@ as ``datetime.date`` and remembers line numbers so that errors can point at the 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,3 +51,13 @@ def load_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise YamlError(f"{path}: 无法读取: {exc.strerror}") from None
     return load_yaml_text(text, source=str(path))
+
+
+def as_date(value: Any) -> dt.date:
+    """A date as written in a parameter or scenario file: a YAML date, a datetime (its date) or
+    ``YYYY-MM-DD`` text. Raises ``ValueError`` otherwise (callers say which file and key)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from yibao.yamlio import YamlError, load_yaml_text
+from yibao.yamlio import YamlError, as_date, load_yaml_text
 
 from .types import RULE_TYPES, RuleType
 
@@ -94,12 +94,8 @@ class Library:
 
 
 def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return as_date(value)
     except ValueError:
         raise LibraryError(f"{where}: 日期应写成 YYYY-MM-DD，而不是 {value!r}") from None
 

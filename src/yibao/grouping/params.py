@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from yibao.yamlio import load_yaml
+from yibao.yamlio import as_date, load_yaml
 
 DATA = "data"
 
@@ -84,10 +84,8 @@ class ParamSet:
 
 
 def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return as_date(value)
     except ValueError:
         raise ParamError(f"{where}: 生效日期 {value!r} 不是 YYYY-MM-DD") from None
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from yibao.yamlio import YamlError, load_yaml
+from yibao.yamlio import YamlError, as_date, load_yaml
 
 EVENT_KINDS = ("settle", "presettle", "reverse")
 SETTLE_KEYS = {
@@ -57,12 +57,8 @@ class Scenario:
 
 
 def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return as_date(value)
     except ValueError:
         raise ScenarioFileError(f"{where}: 日期应为 YYYY-MM-DD，实际为 {value!r}") from None
 
