@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Mapping
 
 from yibao.money import MoneyError, parse_decimal
@@ -81,12 +80,6 @@ def money(data: Mapping[str, Any], key: str, *, required: bool = True, allow_neg
     if abs(number) >= 10**14:
         raise InterfaceError(f"{key} 金额超出16位数字范围: {value}", field=key)
     return int(number * 100)
-
-
-def exact(data: Mapping[str, Any], key: str, *, places: int, required: bool = True) -> Fraction | None:
-    """A price (16,6), quantity (16,4) or ratio (5,4) as an exact Fraction."""
-    number = exact_decimal(data, key, places=places, required=required)
-    return None if number is None else Fraction(number)
 
 
 def exact_decimal(data: Mapping[str, Any], key: str, *, places: int, required: bool = True) -> Decimal | None:

@@ -98,9 +98,15 @@ def filing_on_record(conn: Connection, psn_no: str, kind: str, when: dt.date, fi
     return False
 
 
-def active_lines(conn: Connection, mdtrt_id: str, chrg_bchno: str | None = None) -> list[Any]:
-    if chrg_bchno not in (None, "", "0000"):
-        return q.ACTIVE_LINES_OF_BATCH.all(conn, {"mdtrt_id": mdtrt_id, "chrg_bchno": chrg_bchno})
+def charge_batch(chrg_bchno: str | None) -> str | None:
+    """The one charge batch a settlement is for; None (also for "" and "0000"): every line."""
+    return chrg_bchno if chrg_bchno not in (None, "", "0000") else None
+
+
+def active_lines(conn: Connection, mdtrt_id: str, batch: str | None = None) -> list[Any]:
+    """The unsettled lines of an encounter, or of one charge batch (see ``charge_batch``)."""
+    if batch is not None:
+        return q.ACTIVE_LINES_OF_BATCH.all(conn, {"mdtrt_id": mdtrt_id, "chrg_bchno": batch})
     return q.ACTIVE_LINES.all(conn, {"mdtrt_id": mdtrt_id})
 
 

@@ -96,9 +96,9 @@ class Platform:
         received = self.clock()
         try:
             tx, request, institution = self._route(envelope)
-            return self._serve(tx, request, institution, received)
         except InterfaceError as exc:
             return self._refusal(envelope, exc, received)
+        return self._serve_or_refuse(tx, request, institution, received)
 
     def call_many(self, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Serve several requests, answering each exactly as ``call`` would, with the mutating

@@ -126,7 +126,8 @@ def prepare(
         raise InterfaceError(
             f"政策 {policy.id} 不包含人员 {psn_no} 的险种 {ins.insutype}，不能结算", field="insutype"
         )
-    rows = lookups.active_lines(conn, mdtrt_id, chrg_bchno)
+    batch = lookups.charge_batch(chrg_bchno)
+    rows = lookups.active_lines(conn, mdtrt_id, batch)
     if not rows:
         raise InterfaceError(f"就诊 {mdtrt_id} 没有未结算的费用明细，请先上传费用明细", field="mdtrt_id")
     catalogue = call.platform.reference.catalogue()
@@ -148,7 +149,6 @@ def prepare(
         acct_used=acct_used,
     )
     state, keys = load_state(call, psn_no, on.year)
-    batch = chrg_bchno if chrg_bchno not in (None, "", "0000") else None
     return Prepared(enc, person_row, ins, claim, policy, state, list(rows), keys, batch)
 
 
