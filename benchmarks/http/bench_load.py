@@ -30,7 +30,6 @@ import asyncio
 import datetime as dt
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

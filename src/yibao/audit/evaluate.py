@@ -10,6 +10,7 @@ labels (the illustrative ones and the provider-level statistics) are listed with
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -60,7 +61,7 @@ def _label_subject(level: str, row: dict) -> str:
     return f"stock:{row['fixmedins_code']}:{row['med_list_codg']}:{row['year']}"
 
 
-def _event_dates(region: Path) -> dict[str, "dt.date"]:
+def _event_dates(region: Path) -> dict[str, dt.date]:
     """The begin date of every encounter of the region (the date rules are judged on)."""
     import duckdb
 
@@ -71,7 +72,7 @@ def _event_dates(region: Path) -> dict[str, "dt.date"]:
     return dict(rows)
 
 
-def _in_force(rules_by_type: dict[str, list], type_ids: list[str], on: "dt.date") -> bool:
+def _in_force(rules_by_type: dict[str, list], type_ids: list[str], on: dt.date) -> bool:
     for type_id in type_ids:
         for rule in rules_by_type.get(type_id, ()):
             if rule.effective_from <= on and (rule.effective_to is None or on <= rule.effective_to):

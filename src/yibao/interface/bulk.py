@@ -231,7 +231,6 @@ class BulkSettler:
 
     def _settle_stored_chunk(self, todo: list[Any]) -> BulkReport:
         report = BulkReport()
-        catalogue = self.reference.catalogue()
         with self.engine.begin() as conn:
             ctx = _Context.load(conn, {r.psn_no for r in todo}, lock=True)
             by_encounter: dict[str, list[LineSplit]] = {r.mdtrt_id: [] for r in todo}
