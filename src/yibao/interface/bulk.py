@@ -46,6 +46,7 @@ from yibao.settlement import (
 from yibao.settlement.model import LayerAccum
 from yibao.storage import schema as s
 from yibao.storage.bulk import insert_rows
+from yibao.storage.db import writing
 
 from . import statements as q
 from .reference import Reference
@@ -205,7 +206,7 @@ class BulkSettler:
     def _file_chunk(self, batch: list[BulkEncounter], settle_now: bool) -> BulkReport:
         report = BulkReport()
         catalogue = self.reference.catalogue()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             ctx = _Context.load(conn, {e.psn_no for e in batch}, lock=settle_now)
             on_file = _on_file(conn, [(e.fixmedins_code, e.ipt_otp_no) for e in batch])
             rows = _Rows()
@@ -231,7 +232,7 @@ class BulkSettler:
 
     def _settle_stored_chunk(self, todo: list[Any]) -> BulkReport:
         report = BulkReport()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             ctx = _Context.load(conn, {r.psn_no for r in todo}, lock=True)
             by_encounter: dict[str, list[LineSplit]] = {r.mdtrt_id: [] for r in todo}
             # Settling needs each encounter's totals, and for the civil-servant layer the policy-scope

@@ -21,10 +21,10 @@ from yibao import jsonio
 from yibao.policy import PolicyLibrary
 from yibao.policy.schema import ResolvedPolicy
 from yibao.storage import fast
-from yibao.storage.db import reading
+from yibao.storage.db import reading, writing
 
 from . import statements as q
-from .envelope import Request, canonical_json, failure, parse_request, success
+from .envelope import Answer, Request, canonical_json, failure, parse_request, success
 from .errors import DuplicateMessage, InterfaceError
 from .reference import Reference
 
@@ -42,6 +42,7 @@ class Call:
     conn: Connection
     platform: "Platform"
     ref_id: str | None = None  # the business object made (mdtrt_id, setl_id …), for the log
+    early: Any = None  # what the transaction's ``prepare`` worked out before the write lock
 
     @property
     def input(self) -> dict[str, Any]:
@@ -67,6 +68,11 @@ class Transaction:
     handler: Handler
     mutates: bool
     for_pharmacy: bool = False  # may a retail pharmacy call it
+    # Work that needs only the request and the reference data (parsing, pricing fee lines), done
+    # before the write lock is taken so that it does not hold up other writers. Its result
+    # reaches the handler as ``call.early``; when it fails, the handler does the work itself
+    # and so refuses the request exactly where it would have.
+    prepare: Callable[[Request, "Platform"], Any] | None = None
 
 
 @dataclass
@@ -113,7 +119,7 @@ class Platform:
         each request is served again on its own.
         """
         answers: list[dict[str, Any] | None] = [None] * len(envelopes)
-        group: list[tuple[int, Transaction, Request, dict[str, Any], dt.datetime]] = []
+        group: list[_Pending] = []
         for index, envelope in enumerate(envelopes):
             received = self.clock()
             try:
@@ -122,15 +128,23 @@ class Platform:
                 answers[index] = self._refusal(envelope, exc, received)
                 continue
             if tx.mutates:
-                group.append((index, tx, request, institution, received))
+                group.append(_Pending(index, tx, request, institution, received, self._prepare(tx, request)))
             else:
                 answers[index] = self._serve_or_refuse(tx, request, institution, received)
         if len(group) == 1:
-            index, tx, request, institution, received = group[0]
-            answers[index] = self._serve_or_refuse(tx, request, institution, received)
+            one = group[0]
+            answers[one.index] = self._serve_or_refuse(one.tx, one.request, one.institution, one.received, one.early)
         elif group:
             self._serve_group(group, answers)
         return answers  # type: ignore[return-value]
+
+    def _prepare(self, tx: Transaction, request: Request) -> Any:
+        if tx.prepare is None:
+            return None
+        try:
+            return tx.prepare(request, self)
+        except Exception:  # noqa: BLE001 - the handler does the work again and refuses where it would have
+            return None
 
     # ── routing and refusals ─────────────────────────────────────────────────────────────────
 
@@ -150,15 +164,17 @@ class Platform:
         admvs = envelope.get("mdtrtarea_admvs", "") if isinstance(envelope, dict) else ""
         return failure(exc.message, admvs=str(admvs or ""), received=received, now=self.clock())
 
-    def _serve_or_refuse(self, tx: Transaction, request: Request, institution: dict[str, Any], received: dt.datetime) -> dict[str, Any]:
+    def _serve_or_refuse(self, tx: Transaction, request: Request, institution: dict[str, Any], received: dt.datetime,
+                         early: Any = None) -> dict[str, Any]:
         try:
-            return self._serve(tx, request, institution, received)
+            return self._serve(tx, request, institution, received, early)
         except InterfaceError as exc:
             return failure(exc.message, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
 
     # ── serving one request ──────────────────────────────────────────────────────────────────
 
-    def _serve(self, tx: Transaction, request: Request, institution: dict[str, Any], received: dt.datetime) -> dict[str, Any]:
+    def _serve(self, tx: Transaction, request: Request, institution: dict[str, Any], received: dt.datetime,
+               early: Any = None) -> dict[str, Any]:
         for attempt in range(3):
             try:
                 if not tx.mutates:
@@ -166,8 +182,8 @@ class Platform:
                         output = tx.handler(Call(request, institution, conn, self))
                         conn.rollback()  # read-only: nothing is kept
                     return success(output, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
-                with self.engine.begin() as conn:
-                    return self._apply(conn, tx, request, institution, received)
+                with writing(self.engine) as conn:
+                    return self._apply(conn, tx, request, institution, received, early)
             except IntegrityError as exc:
                 # Most likely the same msgid committed concurrently: answer as a replay.
                 with reading(self.engine) as conn:
@@ -189,14 +205,15 @@ class Platform:
         raise InterfaceError("平台繁忙，请求未处理，请稍后重试")
 
     def _apply(self, conn: Connection, tx: Transaction, request: Request, institution: dict[str, Any],
-               received: dt.datetime) -> dict[str, Any]:
+               received: dt.datetime, early: Any = None) -> dict[str, Any]:
         """Run a mutating request on ``conn`` and log it; the caller commits."""
         stored = self._replay(conn, request)
         if stored is not None:
             return stored
-        call = Call(request, institution, conn, self)
+        call = Call(request, institution, conn, self, early=early)
         output = tx.handler(call)
         response = success(output, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
+        text = canonical_json(response)
         q.LOG_INSERT.run(
             conn,
             dict(
@@ -205,35 +222,34 @@ class Platform:
                 infno=request.infno,
                 body_sha256=request.body_sha256,
                 status="ok",
-                response=canonical_json(response),
+                response=text,
                 received_at=received,
                 ref_id=call.ref_id,
             ),
         )
-        return response
+        return Answer(response, text)
 
     # ── serving a group in one transaction ───────────────────────────────────────────────────
 
-    def _serve_group(self, group: list[tuple[int, Transaction, Request, dict[str, Any], dt.datetime]],
-                     answers: list[dict[str, Any] | None]) -> None:
+    def _serve_group(self, group: list[_Pending], answers: list[dict[str, Any] | None]) -> None:
         done: dict[int, dict[str, Any]] = {}
         try:
-            with self.engine.begin() as conn:
-                for index, tx, request, institution, received in group:
-                    done[index] = self._apply_in_savepoint(conn, tx, request, institution, received)
+            with writing(self.engine) as conn:
+                for one in group:
+                    done[one.index] = self._apply_in_savepoint(conn, one.tx, one.request, one.institution, one.received, one.early)
         except Exception as exc:  # noqa: BLE001 - the group failed as a whole: nothing of it was kept
             log.warning("group of %d requests not committed (%s); serving them one by one", len(group), type(exc).__name__)
-            for index, tx, request, institution, received in group:
-                answers[index] = self._serve_or_refuse(tx, request, institution, received)
+            for one in group:
+                answers[one.index] = self._serve_or_refuse(one.tx, one.request, one.institution, one.received, one.early)
             return
         for index, answer in done.items():
             answers[index] = answer
 
     def _apply_in_savepoint(self, conn: Connection, tx: Transaction, request: Request, institution: dict[str, Any],
-                            received: dt.datetime) -> dict[str, Any]:
+                            received: dt.datetime, early: Any = None) -> dict[str, Any]:
         fast.savepoint(conn, "request")
         try:
-            answer = self._apply(conn, tx, request, institution, received)
+            answer = self._apply(conn, tx, request, institution, received, early)
         except OperationalError:
             raise  # the transaction itself is in trouble (deadlock, lost connection): the group is retried
         except IntegrityError as exc:
@@ -271,7 +287,19 @@ class Platform:
             raise DuplicateMessage(
                 f"重复报文: msgid {request.msgid} 已用于交易 {row.infno}，本次内容不同；请使用新的 msgid"
             )
-        return jsonio.loads(row.response)
+        return Answer(jsonio.loads(row.response), row.response)
+
+
+@dataclass
+class _Pending:
+    """A mutating request of a group, routed and prepared, waiting for the write lock."""
+
+    index: int
+    tx: Transaction
+    request: Request
+    institution: dict[str, Any]
+    received: dt.datetime
+    early: Any
 
 
 def _undo(conn: Connection) -> None:

@@ -10,13 +10,21 @@ same remaining cap.
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from .schema import metadata
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # not on Windows: SQLite's own lock and busy_timeout then queue the writers
+    _fcntl = None  # type: ignore[assignment]
 
 DEFAULT_DATA_DIR = Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data"))
 
@@ -74,6 +82,54 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()`` for the interface's writers, queued first on SQLite.
+
+    SQLite lets one process write at a time; a process that finds the database locked polls with
+    growing sleeps (``busy_timeout``), so with two server workers one of them mostly slept. Here
+    the writers of a database file queue on an advisory lock on a file beside it (``flock``):
+    the kernel wakes the next writer the moment the lock is released. Other writers (batch jobs,
+    the API) still meet SQLite's own lock and its timeout, so nothing depends on them taking this
+    one. On PostgreSQL this is plain ``engine.begin()``.
+    """
+    with _writer_queue(engine), engine.begin() as conn:
+        yield conn
+
+_queue_files = threading.local()
+
+
+def _writer_queue(engine: Engine):
+    path = _queue_path(engine)
+    if path is None:
+        return nullcontext()
+    return _flocked(path)
+
+
+def _queue_path(engine: Engine) -> str | None:
+    if engine.dialect.name != "sqlite" or _fcntl is None:
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database + "-writers.lock"
+
+
+@contextmanager
+def _flocked(path: str) -> Iterator[None]:
+    # One descriptor per thread and file: flock locks belong to the open file, so two threads of
+    # one process queue on each other as two processes do.
+    files = _queue_files.__dict__.setdefault("files", {})
+    fd = files.get(path)
+    if fd is None:
+        fd = files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    _fcntl.flock(fd, _fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        _fcntl.flock(fd, _fcntl.LOCK_UN)
 
 
 def reading(engine: Engine):
