@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from yibao.money import fmt_yuan, round_half_up
 
@@ -138,15 +138,32 @@ def classify_line(line: FeeLine, item: CatalogueItem | None) -> LineSplit:
     )
 
 
+def classify_plain(line: FeeLine, catalogue: Mapping[str, CatalogueItem]) -> LineSplit | LineError | None:
+    """A line that is not a refund classified on its own (it needs only the catalogue), or the
+    LineError it would raise; None for a refund line, which needs the encounter's stored lines.
+    ``classify_lines`` takes these as ``ready`` and raises a kept error where it would have."""
+    if line.cnt < 0 or line.init_feedetl_sn:
+        return None
+    if line.cnt == 0:
+        return LineError(f"费用明细 {line.feedetl_sn}: cnt 数量不能为 0")
+    try:
+        return classify_line(line, catalogue.get(line.med_list_codg))
+    except LineError as exc:
+        return exc
+
+
 def classify_lines(
     lines: Iterable[FeeLine],
     catalogue: Mapping[str, CatalogueItem],
     earlier: Mapping[str, LineSplit] | None = None,
+    ready: Sequence[LineSplit | LineError | None] | None = None,
 ) -> list[LineSplit]:
     """Classify a batch of lines of one encounter, checking refunds against what they refund.
 
     ``earlier`` holds the encounter's lines already stored (by ``feedetl_sn``), so that a refund
-    may name a line uploaded in an earlier call. Raises LineError on the first bad line.
+    may name a line uploaded in an earlier call. ``ready``, when given, holds ``classify_plain``
+    of each line, worked out beforehand (the interface does it before taking the write lock).
+    Raises LineError on the first bad line.
     """
     known: dict[str, LineSplit] = dict(earlier or {})
     refunded_cnt: dict[str, Fraction] = {}
@@ -156,15 +173,16 @@ def classify_lines(
             refunded_cnt[split.init_feedetl_sn] = refunded_cnt.get(split.init_feedetl_sn, 0) + split.cnt
             refunded_amt[split.init_feedetl_sn] = refunded_amt.get(split.init_feedetl_sn, 0) + split.amount
     out: list[LineSplit] = []
-    for line in lines:
+    for index, line in enumerate(lines):
         if line.feedetl_sn in known:
             raise LineError(f"费用明细流水号 feedetl_sn {line.feedetl_sn} 在本次就诊中重复")
         if line.cnt < 0 or line.init_feedetl_sn:
             split = _classify_refund(line, known, catalogue, refunded_cnt, refunded_amt)
         else:
-            if line.cnt == 0:
-                raise LineError(f"费用明细 {line.feedetl_sn}: cnt 数量不能为 0")
-            split = classify_line(line, catalogue.get(line.med_list_codg))
+            done = ready[index] if ready is not None else classify_plain(line, catalogue)
+            if isinstance(done, LineError):
+                raise LineError(str(done))
+            split = done  # type: ignore[assignment]
         known[line.feedetl_sn] = split
         out.append(split)
     return out

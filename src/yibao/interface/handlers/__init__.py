@@ -9,8 +9,8 @@ from . import catalogue, dictionary, fees, files, filings, misc, prereview, reco
 from ..catalogues import CATALOGUE_FILES, CODE_LIST_FILES
 
 
-def _tx(infno: str, name: str, handler, mutates: bool, pharmacy: bool = False) -> tuple[str, Transaction]:
-    return infno, Transaction(infno, name, handler, mutates, pharmacy)
+def _tx(infno: str, name: str, handler, mutates: bool, pharmacy: bool = False, prepare=None) -> tuple[str, Transaction]:
+    return infno, Transaction(infno, name, handler, mutates, pharmacy, prepare)
 
 
 TRANSACTIONS: dict[str, Transaction] = dict(
@@ -23,12 +23,12 @@ TRANSACTIONS: dict[str, Transaction] = dict(
         _tx("2201", "门诊挂号", visits.register, True),
         _tx("2202", "门诊挂号撤销", visits.cancel_visit, True),
         _tx("2203", "门诊就诊信息上传", visits.visit_facts, True),
-        _tx("2204", "门诊费用明细信息上传", partial(fees.upload, inpatient=False), True),
+        _tx("2204", "门诊费用明细信息上传", partial(fees.upload, inpatient=False), True, prepare=fees.prepare_upload),
         _tx("2205", "门诊费用明细信息撤销", partial(fees.withdraw, inpatient=False), True),
         _tx("2206", "门诊预结算", settle.presettle_outpatient, False),
         _tx("2207", "门诊结算", settle.settle_outpatient, True),
         _tx("2208", "门诊结算撤销", settle.reverse_settlement, True),
-        _tx("2301", "住院费用明细上传", partial(fees.upload, inpatient=True), True),
+        _tx("2301", "住院费用明细上传", partial(fees.upload, inpatient=True), True, prepare=fees.prepare_upload),
         _tx("2302", "住院费用明细撤销", partial(fees.withdraw, inpatient=True), True),
         _tx("2303", "住院预结算", settle.presettle_inpatient, False),
         _tx("2304", "住院结算", settle.settle_inpatient, True),

@@ -7,6 +7,7 @@ take it below zero. A batch with any bad line is refused whole, naming the line 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import select, update
 
 from yibao.money import fen_to_yuan
 from yibao.settlement import FeeLine, LineError, classify_lines
+from yibao.settlement.lines import classify_plain
 from yibao.settlement.model import LineSplit
 from yibao.storage import schema as s
 
@@ -68,29 +70,53 @@ def _parse_line(raw: dict[str, Any], index: int) -> tuple[str, FeeLine, dict[str
     return mdtrt_id, line, extra
 
 
-def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
-    details = node(call.input, "feedetail", many=True)
+@dataclass
+class _Line:
+    line: FeeLine
+    extra: dict[str, Any]
+    ready: LineSplit | LineError | None  # classify_plain(line)
+    result: dict[str, Any] | None  # the answer's row, when ``ready`` is a split
+
+
+def read_upload(inp: dict[str, Any], catalogue: Any) -> dict[str, list[_Line]]:
+    """Parse a fee upload and classify its plain lines, by encounter: everything that needs only
+    the request and the catalogue (raises InterfaceError on a malformed line)."""
+    details = node(inp, "feedetail", many=True)
     if len(details) > 5000:
         raise InterfaceError("一次上传的费用明细不能超过5000条，请分批上传", field="feedetail")
-    parsed = [_parse_line(raw, i) for i, raw in enumerate(details)]
-    by_encounter: dict[str, list[tuple[FeeLine, dict[str, Any]]]] = {}
-    for mdtrt_id, line, extra in parsed:
-        by_encounter.setdefault(mdtrt_id, []).append((line, extra))
+    by_encounter: dict[str, list[_Line]] = {}
+    for index, raw in enumerate(details):
+        mdtrt_id, line, extra = _parse_line(raw, index)
+        ready = classify_plain(line, catalogue)
+        result = _result_row(ready, catalogue.get(line.med_list_codg), extra) if isinstance(ready, LineSplit) else None
+        by_encounter.setdefault(mdtrt_id, []).append(_Line(line, extra, ready, result))
+    return by_encounter
+
+
+def prepare_upload(request: Any, platform: Any) -> dict[str, list[_Line]]:
+    """``read_upload`` run before the write lock is taken (``Transaction.prepare``)."""
+    return read_upload(request.input, platform.reference.catalogue())
+
+
+def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
     catalogue = call.platform.reference.catalogue()
+    by_encounter = call.early if call.early is not None else read_upload(call.input, catalogue)
     results: list[dict[str, Any]] = []
     for mdtrt_id, items in by_encounter.items():
         enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code, lock=True)
         _check_open(enc, inpatient)
-        for line, extra in items:
-            if extra["psn_no"] and extra["psn_no"] != enc.psn_no:
-                raise InterfaceError(f"费用明细 {line.feedetl_sn}: psn_no {extra['psn_no']} 与就诊人员不一致", field="psn_no")
+        for item in items:
+            psn_no = item.extra["psn_no"]
+            if psn_no and psn_no != enc.psn_no:
+                raise InterfaceError(f"费用明细 {item.line.feedetl_sn}: psn_no {psn_no} 与就诊人员不一致", field="psn_no")
         earlier = {r.feedetl_sn: _stored_split(r) for r in lookups.all_lines(call.conn, mdtrt_id)}
         try:
-            splits = classify_lines([line for line, _ in items], catalogue, earlier)
+            splits = classify_lines([item.line for item in items], catalogue, earlier, [item.ready for item in items])
         except LineError as exc:
             raise InterfaceError(str(exc), field="feedetail") from None
         rows = []
-        for split, (line, extra) in zip(splits, items):
+        for split, item in zip(splits, items):
+            line, extra = item.line, item.extra
             rows.append(
                 dict(
                     mdtrt_id=mdtrt_id,
@@ -115,7 +141,7 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
                     upload_msgid=call.request.msgid,
                 )
             )
-            results.append(_result_row(split, catalogue.get(split.med_list_codg), extra))
+            results.append(item.result if split is item.ready else _result_row(split, catalogue.get(split.med_list_codg), extra))
         q.LINES_INSERT.run(call.conn, rows)
         call.ref_id = mdtrt_id
     return {"result": results}
