@@ -115,3 +115,15 @@ def test_many_rows_go_in_chunks_of_one_statement(engine):
         insert.run(conn, rows)
         stored = conn.execute(select(s.fee_lines.c.feedetl_sn, s.fee_lines.c.cnt).order_by(s.fee_lines.c.cnt)).fetchall()
     assert [(r.feedetl_sn, r.cnt) for r in stored] == [(str(n), Decimal(n)) for n in range(1, 8)]
+
+
+def test_rows_with_fewer_keys_than_the_first_take_defaults_and_nulls(engine):
+    with engine.begin() as conn:
+        _seed(conn)
+        first = _line("1", Decimal("1.5"), Decimal("2"), hosp_appr_flag="1")
+        second = _line("2", Decimal("3"), Decimal("1"))
+        del second["status"]  # default "active"
+        FastInsert(s.fee_lines).run(conn, [first, second])
+        rows = {r.feedetl_sn: r for r in conn.execute(select(s.fee_lines).order_by(s.fee_lines.c.feedetl_sn))}
+        assert rows["1"].hosp_appr_flag == "1" and rows["2"].hosp_appr_flag is None
+        assert rows["2"].status == "active" and rows["2"].pric == Decimal("3")

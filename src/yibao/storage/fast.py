@@ -15,6 +15,7 @@ types exactly as SQLAlchemy would (``tests/storage/test_fast.py`` checks that ag
 from __future__ import annotations
 
 import collections
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -150,7 +151,7 @@ class FastInsert:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self._plans: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[str, Processor, Any]]]] = {}
+        self._plans: dict[tuple[str, tuple[str, ...]], _InsertPlan] = {}
         self._statements: dict[tuple[str, str, int], str] = {}
 
     def _sql(self, dialect: Dialect, head: str, width: int, rows: int) -> str:
@@ -162,37 +163,44 @@ class FastInsert:
             sql = self._statements[(dialect.name, head, rows)] = f"{head} VALUES {', '.join(group for _ in range(rows))}"
         return sql
 
-    def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> tuple[str, list[tuple[str, Processor, Any]]]:
+    def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _InsertPlan:
         plan = self._plans.get((dialect.name, keys))
         if plan is not None:
             return plan
         given = set(keys)
-        columns = []
-        for column in self.table.columns:
-            if column.name in given:
-                default = None
-            elif column.default is not None and column.default.is_scalar:
-                default = column.default.arg
-            else:
-                continue  # NULL, or the server's default
-            columns.append((column.name, column.type.dialect_impl(dialect).bind_processor(dialect), default))
         unknown = given - {c.name for c in self.table.columns}
         if unknown:
             raise ValueError(f"{self.table.name} has no column(s) {sorted(unknown)}")
+        # The row's own columns first (in table order), then those that take their scalar default.
+        named = [c for c in self.table.columns if c.name in given]
+        defaulted = [c for c in self.table.columns
+                     if c.name not in given and c.default is not None and c.default.is_scalar]
+        columns = [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect), _scalar_default(c)) for c in named + defaulted]
         preparer = dialect.identifier_preparer
         head = f"INSERT INTO {preparer.format_table(self.table)} ({', '.join(preparer.quote(name) for name, _, _ in columns)})"
-        plan = self._plans[(dialect.name, keys)] = (head, columns)
+        names = [c.name for c in named]
+        plan = self._plans[(dialect.name, keys)] = _InsertPlan(
+            head=head,
+            columns=columns,
+            # itemgetter reads the row's values in C; a row missing a key falls back to .get
+            getter=operator.itemgetter(*names) if len(names) > 1 else (lambda row, _n=names[0]: (row[_n],)),
+            defaults=[default for _, _, default in columns[len(names):]],
+            converted=[(i, proc) for i, (_, proc, _) in enumerate(columns) if proc is not None],
+        )
         return plan
 
     def run(self, conn: Connection, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
         many = [rows] if isinstance(rows, dict) else rows
         if not many:
             return
-        head, columns = self._plan(conn.dialect, tuple(many[0]))
-        converted = [(i, proc) for i, (_, proc, _) in enumerate(columns) if proc is not None]
+        plan = self._plan(conn.dialect, tuple(many[0]))
+        columns, getter, defaults, converted = plan.columns, plan.getter, plan.defaults, plan.converted
         values = []
         for row in many:
-            out = [row.get(name, default) for name, _, default in columns]
+            try:
+                out = [*getter(row), *defaults]
+            except KeyError:
+                out = [row.get(name, default) for name, _, default in columns]
             for i, proc in converted:
                 if out[i] is not None:
                     out[i] = proc(out[i])
@@ -200,15 +208,28 @@ class FastInsert:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             if conn.dialect.paramstyle == "qmark":
-                single = self._sql(conn.dialect, head, len(columns), 1)
+                single = self._sql(conn.dialect, plan.head, len(columns), 1)
                 _execute(conn, cursor, single, values, many=True)
                 return
             for start in range(0, len(values), self.CHUNK):
                 chunk = values[start : start + self.CHUNK]
                 flat = [value for out in chunk for value in out]
-                _execute(conn, cursor, self._sql(conn.dialect, head, len(columns), len(chunk)), flat)
+                _execute(conn, cursor, self._sql(conn.dialect, plan.head, len(columns), len(chunk)), flat)
         finally:
             cursor.close()
+
+
+def _scalar_default(column: Any) -> Any:
+    return column.default.arg if column.default is not None and column.default.is_scalar else None
+
+
+@dataclass
+class _InsertPlan:
+    head: str  # INSERT INTO t (columns)
+    columns: list[tuple[str, Processor, Any]]  # name, bind processor, default
+    getter: Callable[[dict[str, Any]], tuple[Any, ...]]  # the row's own values, in column order
+    defaults: list[Any]  # the values of the columns the row leaves to their default
+    converted: list[tuple[int, Callable[[Any], Any]]]  # columns whose values the type converts
 
 
 def _execute(conn: Connection, cursor: Any, sql: str, params: Any, *, many: bool = False) -> None:
