@@ -60,6 +60,24 @@ def canonical_json(value: Any) -> str:
     return jsonio.dumps_text(value)
 
 
+class Answer(dict):
+    """A response envelope that keeps the JSON text it was stored with in the request log, so
+    that the HTTP layer sends that text instead of writing the same JSON a second time."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, envelope: dict[str, Any], text: str) -> None:
+        super().__init__(envelope)
+        self.text = text
+
+
+def answer_bytes(answer: dict[str, Any]) -> bytes:
+    """The JSON of a response envelope: the stored text when it has one."""
+    if type(answer) is Answer:
+        return answer.text.encode("utf-8")
+    return jsonio.dumps(answer)
+
+
 def body_digest(infno: str, body: Any) -> str:
     """A fingerprint of a request body that does not depend on key order or number spelling.
 

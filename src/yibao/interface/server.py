@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from yibao import jsonio
 
 from .accesslog import AccessLog, person_hint
-from .envelope import failure
+from .envelope import answer_bytes, failure
 from .gateway import Gateway, GatewayRefusal
 from .platform import Platform
 
@@ -213,28 +213,28 @@ class InterfaceService:
                 media_type="application/zip" if filename.endswith(".zip") else "application/octet-stream",
                 headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(filename)}"},
             )
-        return Response(dumps(answer), media_type=JSON_TYPE)
+        return Response(answer_bytes(answer), media_type=JSON_TYPE)
 
 
-class InterfaceFastPath:
-    """The national interface's POSTs served straight from the ASGI scope, before FastAPI's
-    routing, dependency solving and telemetry: that machinery cost more CPU per request than
-    reading and answering the envelope. Every other path goes on to the application. The
-    FastAPI routes of the same paths stay, for the OpenAPI description."""
+class InterfaceApp(FastAPI):
+    """The FastAPI application, with the national interface's POSTs served straight from the
+    ASGI scope, before Starlette's middleware stack, FastAPI's routing, dependency solving and
+    telemetry: that machinery cost more CPU per request than reading and answering the
+    envelope. Every other request goes through FastAPI as usual; the FastAPI routes of the
+    interface paths stay, for the OpenAPI description."""
 
-    def __init__(self, app: Any, service: InterfaceService) -> None:
-        self.app = app
-        self.service = service
-        self.limits = {CALL_PATH: CALL_BODY_MAX, UPLOAD_PATH: UPLOAD_BODY_MAX, DOWNLOAD_PATH: CALL_BODY_MAX}
+    interface_service: "InterfaceService | None" = None
+    _limits = {CALL_PATH: CALL_BODY_MAX, UPLOAD_PATH: UPLOAD_BODY_MAX, DOWNLOAD_PATH: CALL_BODY_MAX}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST":
-            limit = self.limits.get(scope.get("path", ""))
+        service = self.interface_service
+        if service is not None and scope["type"] == "http" and scope.get("method") == "POST":
+            limit = self._limits.get(scope.get("path", ""))
             if limit is not None:
-                response = await self.service.handle(Request(scope, receive), body_max=limit)
+                response = await service.handle(Request(scope, receive), body_max=limit)
                 await response(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 def _quote(name: str) -> str:
@@ -255,7 +255,7 @@ def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = Non
             pass
         else:
             register_auditor()
-    app = FastAPI(
+    app = InterfaceApp(
         title="yibao 医保 national interface",
         description="定点医药机构接口（chs-interface.md）。The bureau's own API is at /api (OpenAPI at /api/openapi.json).",
         version="1.0.0",
@@ -263,8 +263,7 @@ def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = Non
         redoc_url=None,
     )
     app.state.service = service
-
-    app.add_middleware(InterfaceFastPath, service=service)
+    app.interface_service = service
 
     @app.post(CALL_PATH, summary="national interface: one envelope in, one envelope out")
     async def call_service(request: Request) -> Response:
