@@ -217,8 +217,14 @@ def cpu_seconds(root: int, *, postgres: bool) -> float:
     """CPU time (user + system) of the server process, its workers and, on PostgreSQL, every
     postgres process: settlements per server CPU-second do not depend on what else the shared
     machine is doing."""
+    server, database = cpu_split(root)
+    return server + (database if postgres else 0.0)
+
+
+def cpu_split(root: int) -> tuple[float, float]:
+    """CPU seconds of (the server process and its workers, every postgres process)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    server = database = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -229,9 +235,12 @@ def cpu_seconds(root: int, *, postgres: bool) -> float:
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         pid, ppid = int(entry), int(fields[1])
-        if pid == root or ppid == root or (postgres and comm == "postgres"):
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if pid == root or ppid == root:
+            server += used
+        elif comm == "postgres":
+            database += used
+    return server, database
 
 
 def free_port() -> int:
@@ -279,11 +288,19 @@ def main() -> None:
         split = len(claims) * 2 // 3
         warm = min(200, split // 10)
         asyncio.run(saturate("127.0.0.1", port, claims[:warm], keys, args.connections))  # caches, connection pools
-        cpu0 = cpu_seconds(server.pid, postgres=backend == "PostgreSQL")
+        split0 = cpu_split(server.pid)
+        client0 = time.process_time()
         sat = asyncio.run(saturate("127.0.0.1", port, claims[warm:split], keys, args.connections))
-        cpu = cpu_seconds(server.pid, postgres=backend == "PostgreSQL") - cpu0
+        client = time.process_time() - client0
+        split1 = cpu_split(server.pid)
+        server_cpu, database_cpu = split1[0] - split0[0], split1[1] - split0[1]
+        cpu = server_cpu + (database_cpu if backend == "PostgreSQL" else 0.0)
+        per = 1000 / sat["count"]
         print(f"load average (1 min): {os.getloadavg()[0]:.2f}; server{' + PostgreSQL' if backend == 'PostgreSQL' else ''} CPU "
               f"{cpu:.1f} s for {sat['count']:,} settlements = {sat['count'] / cpu:,.0f} settlements per server CPU-second")
+        print(f"CPU per settlement: server {server_cpu * per:.2f} ms"
+              + (f", PostgreSQL {database_cpu * per:.2f} ms" if backend == "PostgreSQL" else "")
+              + f", load client {client * per:.2f} ms", flush=True)
         print(f"saturation: {sat['rate']:,.0f} settlements/s ({sat['count']:,} settlements = {2 * sat['count']:,} requests "
               f"in {sat['elapsed']:.1f} s); settlement p50 {pct(sat['settle'], 50):.1f} ms p99 {pct(sat['settle'], 99):.1f} ms; "
               f"request p50 {pct(sat['request'], 50):.1f} ms p99 {pct(sat['request'], 99):.1f} ms", flush=True)
