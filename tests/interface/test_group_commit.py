@@ -78,3 +78,38 @@ def test_group_answers_and_books_equal_one_by_one(world):
     assert results[0] == results[1]
     # The second settlement of P1 sees the first one's accumulators, inside the same group.
     assert any(row[0] == "P1" and row[2] == "admissions" and row[5] == 2 for row in results[1][1])
+
+
+def test_several_writer_threads_never_both_spend_one_remaining_cap(world, monkeypatch):
+    """``yibao serve`` on PostgreSQL writes with several threads per worker: six settlements of
+    one person, each its own transaction on its own thread at once, with 1,000 yuan of basic cap
+    left, are paid 1,000 yuan together (SQLite queues the same threads on its writer lock)."""
+    import asyncio
+    import itertools
+
+    from yibao.interface.accesslog import AccessLog
+    from yibao.interface.server import InterfaceService
+
+    monkeypatch.setenv("YIBAO_SERVE_WRITERS", "4")
+    monkeypatch.setenv("YIBAO_SERVE_GROUP", "1")
+    with world.begin() as conn:
+        conn.execute(s.accumulators.insert().values(psn_no="P1", year=2020, layer="390100", base="0", paid=29_900_000, count=0))
+    platform = Platform(world)
+    service = InterfaceService(world, auth=False, platform=platform, access_log=AccessLog(None))
+    assert service.writers == 4
+    clients = [InterfaceClient(InProcess(platform), "H51140200001", clock=lambda: DAY, _seq=itertools.count(1000 * n + 1))
+               for n in range(6)]
+    encounters = [admit_and_upload(c, lines=(("XA", 100, 98),))[0] for c in clients]
+    envelopes = [c.envelope("2304", {"data": c.settle_data(m, "P1", "390", "9800.00")}) for c, m in zip(clients, encounters)]
+
+    async def settle_all():
+        return await asyncio.gather(*(service._write(e) for e in envelopes))
+
+    answers = asyncio.run(settle_all())
+    assert [a["infcode"] for a in answers] == [0] * 6, [a["err_msg"] for a in answers]
+    paid = [a["output"]["setlinfo"]["hifp_pay"] for a in answers]
+    assert sum(paid) == 1000 and sorted(paid)[-1] == 1000  # one of them took the last 1,000 yuan
+    with world.connect() as conn:
+        total = conn.execute(select(s.accumulators.c.paid).where(s.accumulators.c.layer == "390100")).scalar()
+    assert total == 30_000_000
+    assert count(world, s.settlements) == 6

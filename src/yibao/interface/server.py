@@ -78,9 +78,14 @@ class InterfaceService:
         # on both databases one commit per group instead of one per request is what keeps a busy
         # server ahead of its callers. ``YIBAO_SERVE_GROUP=1`` writes one request at a time.
         self.group_max = max(1, int(os.environ.get("YIBAO_SERVE_GROUP", "64")))
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-writer")
+        # SQLite writes one transaction at a time, so one writer thread. PostgreSQL runs several
+        # at once (row locks keep two settlements of one person apart), and a writer spends most
+        # of its time waiting for the server's answers: several writer threads keep the CPUs busy.
+        default_writers = "1" if engine.dialect.name == "sqlite" else "4"
+        self.writers = max(1, int(os.environ.get("YIBAO_SERVE_WRITERS", default_writers)))
+        self._writer = ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="yibao-writer")
         self._pending: list[tuple[Any, asyncio.Future]] = []
-        self._draining = False
+        self._draining = 0
 
     async def _call(self, envelope: Any) -> dict[str, Any]:
         if isinstance(envelope, dict):
@@ -93,8 +98,8 @@ class InterfaceService:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((envelope, future))
-        if not self._draining:
-            self._draining = True
+        if self._draining < self.writers:
+            self._draining += 1
             loop.create_task(self._drain())
         return await future
 
@@ -115,7 +120,7 @@ class InterfaceService:
                     if not future.done():
                         future.set_result(answer)
         finally:
-            self._draining = False
+            self._draining -= 1
 
     async def handle(self, request: Request, *, body_max: int) -> Response:
         started = time.perf_counter()
