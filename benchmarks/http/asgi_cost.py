@@ -83,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yibao-asgi-"))
     url = f"sqlite:///{tmp / 'bench.sqlite'}"
-    claims, keys = bench_load.prepare(argparse.Namespace(claims=args.claims, persons=1000, seed=11), url)
+    claims, keys = bench_load.prepare(argparse.Namespace(claims=args.claims, persons=1000, seed=11), url, tmp)
     bench_load.prepare_requests(claims, keys)
     app = create_app(db.make_engine(url), data_dir=tmp, api_secret="bench-secret-0123456789abcdef0123456789")
     asyncio.run(drive(app, claims[:WARM], args.connections))

@@ -45,12 +45,13 @@ from yibao import jsonio  # noqa: E402
 from yibao.interface.gateway import signed_headers  # noqa: E402
 
 
-def prepare(args, url: str):
+def prepare(args, url: str, data_dir: Path):
     from sqlalchemy import text
 
     from yibao.interface import Platform
     from yibao.interface.client import InProcess, InterfaceClient
     from yibao.interface.gateway import issue_key
+    from yibao.interface.sealing import SecretBox
     from yibao.registry import store
     from yibao.storage import db
 
@@ -66,7 +67,8 @@ def prepare(args, url: str):
                                p["insu_admdvs"], p["assistance"], p["cvlserv"], p["acct_balc"])
             for p in work.persons
         ])
-        keys = {i["fixmedins_code"]: issue_key(conn, i["fixmedins_code"]) for i in work.institutions}
+        box = SecretBox.of(data_dir)  # the data folder the server runs on: it opens the sealed secrets
+        keys = {i["fixmedins_code"]: issue_key(conn, i["fixmedins_code"], box=box) for i in work.institutions}
     platform = Platform(engine)
     persons = {p["psn_no"]: p for p in work.persons}
     claims = []
@@ -265,7 +267,7 @@ def main() -> None:
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(f"{backend}, {args.workers} server worker(s), {args.connections} client connections, {os.cpu_count()} CPUs shared "
           f"by server and client", flush=True)
-    claims, keys = prepare(args, url)
+    claims, keys = prepare(args, url, tmp)
     prepare_requests(claims, keys)
     port = free_port()
     env = dict(os.environ, YIBAO_API_SECRET="bench-secret-0123456789abcdef0123456789")

@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yibao-ceiling-"))
     # Real signed requests of the benchmark's workload, so that the bytes on the wire are the same.
-    claims, keys = bench_load.prepare(argparse.Namespace(claims=args.pairs, persons=1000, seed=11), f"sqlite:///{tmp / 'b.sqlite'}")
+    claims, keys = bench_load.prepare(argparse.Namespace(claims=args.pairs, persons=1000, seed=11), f"sqlite:///{tmp / 'b.sqlite'}", tmp)
     bench_load.prepare_requests(claims, keys)
     port = bench_load.free_port()
     server = subprocess.Popen(

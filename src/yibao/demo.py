@@ -131,14 +131,16 @@ def step_http(console: Console, engine, region: Path, url: str, data_dir: Path, 
     from yibao.interface.client import CallRefused, InterfaceClient
     from yibao.interface.drive import drive
     from yibao.interface.http_client import HttpTransport
+    from yibao.interface.sealing import SecretBox
     from yibao.storage import schema as s
     from yibao.synth.claims import count, iter_claims
 
     server = Server.start(url, data_dir, port)
     keys = {}
+    box = SecretBox.of(data_dir)  # the server's own master key: it runs on the same data folder
     with engine.begin() as conn:
         for code in conn.execute(select(s.institutions.c.fixmedins_code).where(s.institutions.c.fixmedins_type == "1")).scalars():
-            keys[code] = gateway.issue_key(conn, code)
+            keys[code] = gateway.issue_key(conn, code, box=box)
     where = "med_type <> '41'"  # pharmacies settle through 2101–2103, which the demo does not drive
     total = count(region, since=since, where=where)
     clients: dict[str, InterfaceClient] = {}

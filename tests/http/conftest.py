@@ -8,6 +8,7 @@ import pytest
 
 from httpkit import HOSPITAL, PHARMACY, TEST_ITEMS, TOWNSHIP, API_SECRET, LiveServer, http_client, person
 from yibao.interface.gateway import issue_key
+from yibao.interface.sealing import SecretBox
 from yibao.interface.server import create_app
 from yibao.registry import store
 from yibao.registry.catalogue import demo_catalogue, merge
@@ -27,12 +28,18 @@ def world(engine):
 
 
 @pytest.fixture
-def keys(world):
+def box(tmp_path):
+    """The master key of the server's data folder (``server`` runs on ``tmp_path``)."""
+    return SecretBox.of(tmp_path)
+
+
+@pytest.fixture
+def keys(world, box):
     with world.begin() as conn:
         return {
-            HOSPITAL: issue_key(conn, HOSPITAL),
-            TOWNSHIP: issue_key(conn, TOWNSHIP, algorithm="HMAC-SM3"),
-            PHARMACY: issue_key(conn, PHARMACY),
+            HOSPITAL: issue_key(conn, HOSPITAL, box=box),
+            TOWNSHIP: issue_key(conn, TOWNSHIP, box=box, algorithm="HMAC-SM3"),
+            PHARMACY: issue_key(conn, PHARMACY, box=box),
         }
 
 

@@ -15,6 +15,7 @@ from yibao.interface import gateway
 from yibao.interface.client import InterfaceClient
 from yibao.interface.gateway import sign, signed_headers
 from yibao.interface.http_client import GatewayRefused, HttpTransport
+from yibao.interface.sealing import SealError
 from yibao.storage import schema as s
 
 
@@ -119,10 +120,10 @@ def test_an_institution_cannot_touch_another_institutions_encounter(hospital, to
     assert counts(world) == before
 
 
-def test_sm2_signed_bodies(server, world, hospital):
+def test_sm2_signed_bodies(server, world, hospital, box):
     private, public = gateway.sm2_keypair()
     with world.begin() as conn:
-        key = gateway.issue_key(conn, HOSPITAL, sm2_public_key=public)
+        key = gateway.issue_key(conn, HOSPITAL, box=box, sm2_public_key=public)
     signed = http_client(server, key, HOSPITAL, sm2_private_key=private, sm2_public_key=public)
     assert signed.ok("1101", {"data": {"certno": "511402198001011230"}})["baseinfo"]["psn_no"] == "P1"
     unsigned = http_client(server, key, HOSPITAL)
@@ -161,3 +162,50 @@ def test_sm2_round_trip_for_keys_starting_with_0_or_4():
         if awkward == 5:
             break
     assert awkward == 5
+
+
+# ── secrets at rest ─────────────────────────────────────────────────────────────────────────
+
+def test_secrets_are_stored_sealed_with_sm4(world, keys, box):
+    with world.connect() as conn:
+        stored = dict(conn.execute(select(s.gateway_keys.c.access_key, s.gateway_keys.c.secret)).all())
+    for key in keys.values():
+        assert stored[key.access_key].startswith("sm4:") and key.secret not in stored[key.access_key]
+        assert box.open(stored[key.access_key]) == key.secret
+    # Two sealings of one secret differ (random IV), and a changed byte is detected.
+    assert box.seal("same") != box.seal("same")
+    sealed = box.seal("same")
+    tampered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
+    with pytest.raises(SealError):
+        box.open(tampered)
+
+
+def test_a_key_sealed_under_another_master_key_is_refused_plainly(server, world):
+    import os
+
+    from yibao.interface.sealing import SecretBox
+
+    with world.begin() as conn:
+        foreign = gateway.issue_key(conn, HOSPITAL, box=SecretBox(os.urandom(32)))
+    client = http_client(server, foreign, HOSPITAL)
+    with pytest.raises(GatewayRefused) as refused:
+        client.call("1101", {"data": {"certno": "511402198001011230"}})
+    assert refused.value.body["message"].startswith("非法用户：平台无法解密访问密钥")
+    client.transport.close()
+
+
+def test_a_secret_stored_in_plain_text_before_sealing_still_works_and_can_be_sealed(server, world, box):
+    import datetime as dt
+
+    with world.begin() as conn:
+        conn.execute(s.gateway_keys.insert().values(access_key="AKold", secret="plain-old-secret", fixmedins_code=HOSPITAL,
+                                                    algorithm="HMAC-SHA1", status="active", created_at=dt.datetime(2024, 1, 1)))
+    old = gateway.GatewayKey("AKold", "plain-old-secret", HOSPITAL, "HMAC-SHA1", None, "active")
+    client = http_client(server, old, HOSPITAL)
+    assert client.ok("1101", {"data": {"certno": "511402198001011230"}})["baseinfo"]["psn_no"] == "P1"
+    with world.begin() as conn:
+        assert gateway.seal_stored_secrets(conn, box) == 1
+        assert gateway.seal_stored_secrets(conn, box) == 0
+        stored = conn.execute(select(s.gateway_keys.c.secret).where(s.gateway_keys.c.access_key == "AKold")).scalar_one()
+    assert stored.startswith("sm4:") and box.open(stored) == "plain-old-secret"
+    client.transport.close()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from yibao.cli import app
+from yibao.interface.sealing import SecretBox
 from yibao.registry import store
 from yibao.storage import db
 from yibao.storage import schema as s
@@ -21,15 +22,29 @@ def test_keys_and_users(tmp_path):
     db.create_all(engine)
     with engine.begin() as conn:
         store.upsert_institutions(conn, [{"fixmedins_code": "H51140200001", "name": "医院", "medins_lv": "level3", "admdvs": "511402"}])
-    issued = runner.invoke(app, ["serve", "keys", "issue", "H51140200001", "--sm3", "--database-url", url])
+    data = ["--database-url", url, "--data-dir", str(tmp_path)]
+    issued = runner.invoke(app, ["serve", "keys", "issue", "H51140200001", "--sm3", *data])
     assert issued.exit_code == 0, issued.output
     access_key = re.search(r"_api_access_key\s+(AK\w+)", issued.output).group(1)
+    shown = re.search(r"secret \(SK\)\s+(\S+)", issued.output).group(1)
     with engine.connect() as conn:
         row = conn.execute(select(s.gateway_keys).where(s.gateway_keys.c.access_key == access_key)).one()
     assert (row.fixmedins_code, row.algorithm, row.status) == ("H51140200001", "HMAC-SM3", "active")
-    assert row.secret in issued.output
+    # Shown once; stored sealed under the data folder's master key, which opens it.
+    assert row.secret.startswith("sm4:") and shown not in row.secret
+    assert SecretBox.of(tmp_path).open(row.secret) == shown
+    assert (tmp_path / "gateway-master.key").stat().st_mode & 0o077 == 0
     listed = runner.invoke(app, ["serve", "keys", "list", "--database-url", url])
-    assert access_key in listed.output and row.secret not in listed.output
+    assert access_key in listed.output and shown not in listed.output and "SM4 加密" in listed.output
+    with engine.begin() as conn:  # a key from before sealing, stored in plain text
+        conn.execute(s.gateway_keys.insert().values(access_key="AKold", secret="plain", fixmedins_code="H51140200001",
+                                                    algorithm="HMAC-SHA1", status="active", created_at=row.created_at))
+    assert "明文" in runner.invoke(app, ["serve", "keys", "list", "--database-url", url]).output
+    sealed = runner.invoke(app, ["serve", "keys", "seal", *data])
+    assert sealed.exit_code == 0 and "已加密 1 个" in sealed.output
+    with engine.connect() as conn:
+        old = conn.execute(select(s.gateway_keys.c.secret).where(s.gateway_keys.c.access_key == "AKold")).scalar_one()
+    assert SecretBox.of(tmp_path).open(old) == "plain"
     unknown = runner.invoke(app, ["serve", "keys", "issue", "H99999999999", "--database-url", url])
     assert unknown.exit_code == 1 and "未登记的定点医药机构 H99999999999" in unknown.output
     assert runner.invoke(app, ["serve", "keys", "revoke", access_key, "--database-url", url]).exit_code == 0
@@ -45,7 +60,7 @@ def test_keys_and_users(tmp_path):
 
 
 def test_help_has_examples():
-    for args in (["serve"], ["serve", "keys"], ["serve", "keys", "issue"], ["serve", "keys", "list"], ["serve", "keys", "revoke"],
+    for args in (["serve"], ["serve", "keys"], ["serve", "keys", "issue"], ["serve", "keys", "list"], ["serve", "keys", "revoke"], ["serve", "keys", "seal"],
                  ["serve", "user"], ["serve", "user", "add"], ["serve", "user", "list"]):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Example" in result.output, args

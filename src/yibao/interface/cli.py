@@ -30,6 +30,11 @@ serve_command.add_typer(keys_app, name="keys")
 serve_command.add_typer(user_app, name="user")
 
 DB_OPTION = typer.Option(None, "--database-url", help="Database URL; default YIBAO_DATABASE_URL or ./yibao-data/yibao.sqlite.")
+KEYS_DATA_DIR_OPTION = typer.Option(
+    Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data")), "--data-dir",
+    help="The data folder yibao serve uses: it holds gateway-master.key, which seals the secrets "
+         "(unless YIBAO_GATEWAY_MASTER_KEY is set).",
+)
 
 
 def _engine(database_url: Optional[str]):
@@ -48,7 +53,7 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."),
     database_url: Optional[str] = DB_OPTION,
     data_dir: Path = typer.Option(Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data")), "--data-dir",
-                                  help="Folder for the access log (logs/) and the API token secret."),
+                                  help="Folder for the access log (logs/), the API token secret and the gateway master key."),
     no_auth: bool = typer.Option(False, "--no-auth", help="Development only: accept requests without gateway headers."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
@@ -66,7 +71,9 @@ def serve(
 
     console = Console()
     url = db.normalise_url(database_url or db.default_url())
-    _engine(url).dispose()  # migrate once, before the workers start
+    engine = _engine(url)  # migrate once, before the workers start
+    _warn_of_plain_secrets(engine, console)
+    engine.dispose()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["YIBAO_DATABASE_URL"] = url
     os.environ["YIBAO_DATA_DIR"] = str(data_dir)
@@ -83,6 +90,20 @@ def serve(
                 log_level=log_level, access_log=False, http="httptools", loop="uvloop" if _has("uvloop") else "asyncio")
 
 
+def _warn_of_plain_secrets(engine, console: Console) -> None:
+    from sqlalchemy import select
+
+    from yibao.storage import schema as s
+
+    from .sealing import is_sealed
+
+    with engine.connect() as conn:
+        plain = sum(1 for secret in conn.execute(select(s.gateway_keys.c.secret)).scalars() if not is_sealed(secret))
+    if plain:
+        console.print(f"[yellow]{plain} 个访问密钥的密钥以明文存储（签发于加密存储之前）："
+                      f"请运行 yibao serve keys seal --data-dir <与本服务相同的数据目录>[/yellow]")
+
+
 def _has(module: str) -> bool:
     import importlib.util
 
@@ -95,17 +116,22 @@ def issue_command(
     sm3: bool = typer.Option(False, "--sm3", help="Sign with HMAC-SM3 instead of HMAC-SHA1."),
     sm2_public_key: Optional[str] = typer.Option(None, "--sm2-public-key", help="Hex SM2 public key: requests must then carry an SM2 signature of input in cainfo."),
     database_url: Optional[str] = DB_OPTION,
+    data_dir: Path = KEYS_DATA_DIR_OPTION,
 ) -> None:
-    """Issue an access key (AK) and secret (SK) for an institution. The secret is shown once here.
+    """Issue an access key (AK) and secret (SK) for an institution. The secret is shown once here
+    and stored sealed with SM4 under the installation's master key.
 
     Example: yibao serve keys issue H51140200001 --sm3
     """
     from .gateway import issue_key
+    from .sealing import SecretBox
 
     engine = _engine(database_url)
     try:
+        box = SecretBox.of(data_dir)
         with engine.begin() as conn:
-            key = issue_key(conn, fixmedins_code, algorithm="HMAC-SM3" if sm3 else "HMAC-SHA1", sm2_public_key=sm2_public_key)
+            key = issue_key(conn, fixmedins_code, box=box, algorithm="HMAC-SM3" if sm3 else "HMAC-SHA1",
+                            sm2_public_key=sm2_public_key)
     except ValueError as exc:
         Console().print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
@@ -127,13 +153,37 @@ def list_command(
     engine = _engine(database_url)
     with engine.connect() as conn:
         rows = list_keys(conn, fixmedins_code)
+    from .sealing import is_sealed
+
     table = Table(title="服务网关访问密钥")
-    for column in ("机构", "access key", "算法", "SM2", "状态", "签发时间", "吊销时间"):
+    for column in ("机构", "access key", "算法", "SM2", "密钥存储", "状态", "签发时间", "吊销时间"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r.fixmedins_code, r.access_key, r.algorithm, "是" if r.sm2_public_key else "", r.status,
+        table.add_row(r.fixmedins_code, r.access_key, r.algorithm, "是" if r.sm2_public_key else "",
+                      "SM4 加密" if is_sealed(r.secret) else "[yellow]明文（请运行 keys seal）[/yellow]", r.status,
                       f"{r.created_at:%Y-%m-%d %H:%M}", f"{r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "")
     Console(width=max(Console().width, 140)).print(table)  # keys are long: never wrap them
+
+
+@keys_app.command("seal")
+def seal_command(database_url: Optional[str] = DB_OPTION, data_dir: Path = KEYS_DATA_DIR_OPTION) -> None:
+    """Seal (SM4) the secrets of keys issued before secrets were stored encrypted.
+
+    Run it with the same --data-dir (or YIBAO_GATEWAY_MASTER_KEY) as yibao serve.
+    Example: yibao serve keys seal --data-dir /srv/yibao
+    """
+    from .gateway import seal_stored_secrets
+    from .sealing import SealError, SecretBox
+
+    engine = _engine(database_url)
+    try:
+        box = SecretBox.of(data_dir)
+    except SealError as exc:
+        Console().print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    with engine.begin() as conn:
+        sealed = seal_stored_secrets(conn, box)
+    Console().print(f"[green]已加密 {sealed} 个明文存储的访问密钥[/green]" if sealed else "所有访问密钥均已加密存储")
 
 
 @keys_app.command("revoke")

@@ -20,16 +20,22 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from yibao.storage import schema as s
+
+from .sealing import SealError, SecretBox, is_sealed
+
+log = logging.getLogger("yibao.interface.gateway")
 
 HEADER_NAMES = ("_api_name", "_api_version", "_api_timestamp", "_api_access_key", "_api_signature")
 SIGNED_NAMES = ("_api_access_key", "_api_name", "_api_timestamp", "_api_version")
@@ -162,6 +168,7 @@ def issue_key(
     conn: Connection,
     fixmedins_code: str,
     *,
+    box: SecretBox,
     algorithm: str = "HMAC-SHA1",
     sm2_public_key: str | None = None,
     now: dt.datetime | None = None,
@@ -181,7 +188,7 @@ def issue_key(
     )
     conn.execute(
         s.gateway_keys.insert().values(
-            access_key=key.access_key, secret=key.secret, fixmedins_code=key.fixmedins_code, algorithm=key.algorithm,
+            access_key=key.access_key, secret=box.seal(key.secret), fixmedins_code=key.fixmedins_code, algorithm=key.algorithm,
             sm2_public_key=key.sm2_public_key, status="active", created_at=now or dt.datetime.now(),
         )
     )
@@ -198,6 +205,17 @@ def revoke_key(conn: Connection, access_key: str, *, now: dt.datetime | None = N
     return result.rowcount == 1
 
 
+def seal_stored_secrets(conn: Connection, box: SecretBox) -> int:
+    """Seal the secrets still stored as plain text (keys issued before sealing); how many."""
+    rows = conn.execute(select(s.gateway_keys.c.access_key, s.gateway_keys.c.secret)).fetchall()
+    plain = [row for row in rows if not is_sealed(row.secret)]
+    for row in plain:
+        conn.execute(
+            update(s.gateway_keys).where(s.gateway_keys.c.access_key == row.access_key).values(secret=box.seal(row.secret))
+        )
+    return len(plain)
+
+
 def list_keys(conn: Connection, fixmedins_code: str | None = None) -> list[Any]:
     query = select(s.gateway_keys).order_by(s.gateway_keys.c.fixmedins_code, s.gateway_keys.c.created_at)
     if fixmedins_code:
@@ -209,9 +227,11 @@ class Gateway:
     """Checks the gateway headers of a request. Keys are cached for ``ttl`` seconds, so a
     revocation takes effect within that time in every worker."""
 
-    def __init__(self, engine: Engine, *, window: float = WINDOW_SECONDS, ttl: float = 5.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: Engine, *, data_dir: Path | None = None, window: float = WINDOW_SECONDS,
+                 ttl: float = 5.0, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
+        self.data_dir = data_dir
+        self._box: SecretBox | None = None  # made when the first sealed secret is met
         self.window = window
         self.ttl = ttl
         self.clock = clock
@@ -229,12 +249,23 @@ class Gateway:
             row = conn.execute(select(s.gateway_keys).where(s.gateway_keys.c.access_key == access_key)).first()
         key = None
         if row is not None:
-            key = GatewayKey(row.access_key, row.secret, row.fixmedins_code, row.algorithm, row.sm2_public_key, row.status)
+            key = GatewayKey(row.access_key, self._open(row), row.fixmedins_code, row.algorithm, row.sm2_public_key, row.status)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[access_key] = (now, key)
         return key
+
+    def _open(self, row: Any) -> str:
+        if not is_sealed(row.secret):
+            return row.secret
+        try:
+            if self._box is None:
+                self._box = SecretBox.of(self.data_dir)
+            return self._box.open(row.secret)
+        except SealError as exc:
+            log.error("access key %s: %s", row.access_key, exc)
+            raise GatewayRefusal(f"{MSG_UNKNOWN}：平台无法解密访问密钥 {row.access_key[:40]} 的密钥，请联系医保局信息科") from None
 
     def check(self, headers: Mapping[str, str]) -> GatewayKey:
         """The key that signed this request, or GatewayRefusal (401)."""

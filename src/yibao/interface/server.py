@@ -65,7 +65,7 @@ class InterfaceService:
         self.engine = engine
         self.platform = platform or Platform(engine)
         self.auth = auth
-        self.gateway = Gateway(engine)
+        self.gateway = Gateway(engine, data_dir=data_dir)
         if access_log is None:
             # Several worker processes must not rotate one file: each then keeps its own.
             name = f"interface-access-{os.getpid()}.log" if log_per_process else "interface-access.log"

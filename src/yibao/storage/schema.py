@@ -347,7 +347,7 @@ gateway_keys = Table(
     "gateway_keys",
     metadata,
     Column("access_key", String(64), primary_key=True),
-    Column("secret", String(128), nullable=False),
+    Column("secret", String(256), nullable=False),  # SM4-sealed (yibao.interface.sealing)
     Column("fixmedins_code", String(30), nullable=False, index=True),
     Column("algorithm", String(12), nullable=False, default="HMAC-SHA1"),  # HMAC-SHA1 | HMAC-SM3
     Column("sm2_public_key", String(200)),  # when set, the body must carry an SM2 signature
