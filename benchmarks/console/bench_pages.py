@@ -319,7 +319,7 @@ def report(listed: list[Page], args, backend: str, loads: tuple[float, float], w
     out.print(table)
     out.print(f"{what}\nmachine: {machine()}\n1-minute load average: {loads[0]:.2f} before, {loads[1]:.2f} after")
     if args.markdown:
-        print(f"\n| page | URL | server median (slowest) ms | wall median (slowest) ms |\n|---|---|---|---|")
+        print("\n| page | URL | server median (slowest) ms | wall median (slowest) ms |\n|---|---|---|---|")
         for p in listed:
             srv = statistics.median(p.samples_server) if p.samples_server else None
             wall = statistics.median(p.samples_wall) if p.samples_wall else None

@@ -23,7 +23,6 @@ from pathlib import Path
 
 def settle(region: Path, url: str) -> float:
     from yibao.interface.bulk import BulkSettler
-    from sqlalchemy import text
 
     from yibao.storage import db
     from yibao.synth.claims import iter_claims

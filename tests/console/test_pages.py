@@ -4,7 +4,6 @@ Server-Timing header, login/logout/CSRF, and what the main pages say."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select

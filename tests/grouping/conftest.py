@@ -9,7 +9,6 @@ looked for.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 

@@ -10,10 +10,8 @@ import zipfile
 from decimal import Decimal
 
 import httpx
-from sqlalchemy import func, select
 
 from httpkit import HOSPITAL, TOWNSHIP
-from yibao.storage import schema as s
 
 
 def upload_txt(client, rows, name="detail.txt"):

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import httpx
 import simplejson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from httpkit import HOSPITAL
 from yibao.storage import schema as s
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,11 +1,9 @@
-import datetime as dt
-
 import pytest
 
 from yibao.interface import Platform
 from yibao.interface.client import InProcess, InterfaceClient
 
-from interfaceworld import DAY, TEST_ITEMS, person, seed_world  # noqa: F401 - fixtures below use them
+from interfaceworld import DAY, seed_world
 
 
 @pytest.fixture

@@ -1,12 +1,9 @@
 """A hospital's day through the interface, on SQLite and PostgreSQL."""
 
-import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from interfaceworld import DAY
-from yibao.interface.client import InterfaceClient
 from yibao.storage import schema as s
 
 

@@ -17,7 +17,6 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-import pytest
 from builders import CATALOGUE, lines, policy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -429,7 +428,6 @@ def test_batch_agrees_under_a_policy_with_layers_limited_to_some_care():
     import datetime as _dt
 
     from builders import claim as _claim, policy as _policy
-    from yibao.settlement import YearState as _YearState
     from yibao.settlement.batch import figures_of, settle_batch, settle_each
 
     qingyi = _policy("qingyi-2022", _dt.date(2024, 6, 1))

@@ -345,7 +345,7 @@ def build_catalogue(cases_path: str | Path, years: list[int], params: DipParams,
             SELECT r.chapter, r.treatment FROM dip_rest r
             ANTI JOIN dip_cat_ok k ON r.category = k.category AND r.treatment = k.treatment
             GROUP BY ALL HAVING count(*) >= {cthr}""")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE dip_assigned AS
+        con.execute("""CREATE OR REPLACE TEMP TABLE dip_assigned AS
             SELECT h.setl_year, h.medfee_fen, h.medins_lv, h.dx_key, h.px_combo, h.treatment,
                    CASE WHEN c.combo IS NOT NULL THEN h.combo
                         WHEN k.category IS NOT NULL THEN 'ZH-' || h.category || '-' || h.treatment

@@ -539,7 +539,7 @@ def load_pay_cases(path: str | Path, *, grouper=None, years: Iterable[int] | Non
         if missing:
             from yibao.grouping.cases import CaseFileError
             raise CaseFileError(f"分组需要列 {', '.join(missing)} (DRG fields: {', '.join(DRG_FIELDS)})", 1, missing[0])
-    rows = con.execute(f"""
+    rows = con.execute("""
         SELECT setl_id, fixmedins_code, coalesce(fixmedins_name, ''), medins_lv, setl_year, setl_month,
                dscg_maindiag_code, oprn_oprt_code, othr_diag_codes, gend, age, nwb_age, nwb_bir_wt,
                ipt_days, medfee_fen, fund_fen, day_surg_flag, drg_code
