@@ -10,7 +10,6 @@ same remaining cap.
 from __future__ import annotations
 
 import os
-import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
@@ -98,9 +97,6 @@ def writing(engine: Engine) -> Iterator[Connection]:
     with _writer_queue(engine), engine.begin() as conn:
         yield conn
 
-_queue_files = threading.local()
-
-
 def _writer_queue(engine: Engine):
     path = _queue_path(engine)
     if path is None:
@@ -119,17 +115,14 @@ def _queue_path(engine: Engine) -> str | None:
 
 @contextmanager
 def _flocked(path: str) -> Iterator[None]:
-    # One descriptor per thread and file: flock locks belong to the open file, so two threads of
-    # one process queue on each other as two processes do.
-    files = _queue_files.__dict__.setdefault("files", {})
-    fd = files.get(path)
-    if fd is None:
-        fd = files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    _fcntl.flock(fd, _fcntl.LOCK_EX)
+    # A descriptor of its own for each wait: flock locks belong to the open file, so two threads
+    # of one process queue on each other as two processes do. Closing it releases the lock.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        _fcntl.flock(fd, _fcntl.LOCK_EX)
         yield
     finally:
-        _fcntl.flock(fd, _fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def reading(engine: Engine):
