@@ -73,6 +73,22 @@ DIAGNOSES_DELETE = fast(
 )
 DIAGNOSES_INSERT = FastInsert(s.diagnoses)
 LIVE_LINES = fast(select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == b("mdtrt_id")).where(s.fee_lines.c.status != "cancelled"))
+_LINE_SERIALS: dict[int, FastStatement] = {}
+
+
+def line_serials(count: int) -> FastStatement:
+    """The stored (feedetl_sn, status) of ``count`` given serial numbers ``sn0`` … of one
+    encounter: an upload checks its own numbers without reading a long stay's every line."""
+    statement = _LINE_SERIALS.get(count)
+    if statement is None:
+        if len(_LINE_SERIALS) > 64:
+            _LINE_SERIALS.clear()
+        statement = _LINE_SERIALS[count] = fast(
+            select(s.fee_lines.c.feedetl_sn, s.fee_lines.c.status)
+            .where(s.fee_lines.c.mdtrt_id == b("mdtrt_id"))
+            .where(s.fee_lines.c.feedetl_sn.in_([b(f"sn{i}") for i in range(count)]))
+        )
+    return statement
 LINES_INSERT = FastInsert(s.fee_lines)
 # The active lines of an encounter (or of one charge batch) become settled: the same rows the
 # settlement read, as it holds the encounter's lock (PostgreSQL) or the write lock (SQLite).

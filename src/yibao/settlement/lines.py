@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from yibao.money import fmt_yuan, round_half_up
 
@@ -157,13 +157,15 @@ def classify_lines(
     catalogue: Mapping[str, CatalogueItem],
     earlier: Mapping[str, LineSplit] | None = None,
     ready: Sequence[LineSplit | LineError | None] | None = None,
+    taken: Collection[str] = (),
 ) -> list[LineSplit]:
     """Classify a batch of lines of one encounter, checking refunds against what they refund.
 
     ``earlier`` holds the encounter's lines already stored (by ``feedetl_sn``), so that a refund
     may name a line uploaded in an earlier call. ``ready``, when given, holds ``classify_plain``
     of each line, worked out beforehand (the interface does it before taking the write lock).
-    Raises LineError on the first bad line.
+    ``taken`` holds further serial numbers the encounter has used (when ``earlier`` is not every
+    stored line). Raises LineError on the first bad line.
     """
     known: dict[str, LineSplit] = dict(earlier or {})
     refunded_cnt: dict[str, Fraction] = {}
@@ -174,7 +176,7 @@ def classify_lines(
             refunded_amt[split.init_feedetl_sn] = refunded_amt.get(split.init_feedetl_sn, 0) + split.amount
     out: list[LineSplit] = []
     for index, line in enumerate(lines):
-        if line.feedetl_sn in known:
+        if line.feedetl_sn in known or line.feedetl_sn in taken:
             raise LineError(f"费用明细流水号 feedetl_sn {line.feedetl_sn} 在本次就诊中重复")
         if line.cnt < 0 or line.init_feedetl_sn:
             split = _classify_refund(line, known, catalogue, refunded_cnt, refunded_amt)

@@ -105,13 +105,25 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
     for mdtrt_id, items in by_encounter.items():
         enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code, lock=True)
         _check_open(enc, inpatient)
+        # Which of these serial numbers the encounter has used already, withdrawn ones included
+        # (a withdrawn line keeps its row, and its number, for the record).
+        serials = {f"sn{i}": item.line.feedetl_sn for i, item in enumerate(items)}
+        used = {row.feedetl_sn: row.status
+                for row in q.line_serials(len(items)).all(call.conn, {"mdtrt_id": mdtrt_id, **serials})}
         for item in items:
-            psn_no = item.extra["psn_no"]
+            sn, psn_no = item.line.feedetl_sn, item.extra["psn_no"]
             if psn_no and psn_no != enc.psn_no:
-                raise InterfaceError(f"费用明细 {item.line.feedetl_sn}: psn_no {psn_no} 与就诊人员不一致", field="psn_no")
-        earlier = {r.feedetl_sn: _stored_split(r) for r in lookups.all_lines(call.conn, mdtrt_id)}
+                raise InterfaceError(f"费用明细 {sn}: psn_no {psn_no} 与就诊人员不一致", field="psn_no")
+            if used.get(sn) == "cancelled":
+                raise InterfaceError(f"费用明细流水号 feedetl_sn {sn} 的明细已撤销，流水号不能重复使用；请以新的 feedetl_sn 上传",
+                                     field="feedetl_sn")
+        # The stored lines themselves are needed only to check refunds against what they refund;
+        # reading (and converting) every line of a long stay on each upload is not.
+        refunds = any(item.line.cnt < 0 or item.line.init_feedetl_sn for item in items)
+        earlier = {r.feedetl_sn: _stored_split(r) for r in lookups.all_lines(call.conn, mdtrt_id)} if refunds else {}
         try:
-            splits = classify_lines([item.line for item in items], catalogue, earlier, [item.ready for item in items])
+            splits = classify_lines([item.line for item in items], catalogue, earlier, [item.ready for item in items],
+                                    taken=used)
         except LineError as exc:
             raise InterfaceError(str(exc), field="feedetail") from None
         rows = []
