@@ -81,7 +81,7 @@ def test_yibao_serve_runs_workers_and_answers(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = dict(os.environ, YIBAO_API_SECRET="serve-test-secret-0123456789abcdef")
-    proc = subprocess.Popen([sys.executable, "-m", "yibao.cli", "serve", "--port", str(port), "--workers", "2",
+    proc = subprocess.Popen([sys.executable, "-m", "yibao.cli", "serve", "--port", str(port), "--workers", "2", "--writers", "2",
                              "--database-url", url, "--data-dir", str(tmp_path)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
