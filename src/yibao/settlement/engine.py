@@ -386,11 +386,7 @@ def _basic_text(
         f"{'；'.join(notes)}；政策范围内{fmt_yuan(inscp)}元，扣除起付线{fmt_yuan(dedc)}元后"
         f"{fmt_yuan(inscp - dedc)}元×{fmt_percent(ratio)}={fmt_yuan(due)}元"
     )
-    if cap_remaining is not None:
-        text += f"；年度限额{fmt_yuan(cap)}元，本次前剩余{fmt_yuan(cap_remaining)}元"
-        if pay < due:
-            text += f"，受限额限制支付{fmt_yuan(pay)}元"
-    return text
+    return text + _cap_text(cap, cap_remaining, due, pay)
 
 
 def _critical_text(rule_set, rule: CumulativeRule, group: str | None, special: bool) -> str:
@@ -440,11 +436,17 @@ def _cumulative_text(why, base_before: Exact, base_after: Exact, due: int, cap: 
         f"{why()}；本年累计计算基数由{fmt_exact_yuan(base_before)}元增至{fmt_exact_yuan(base_after)}元，"
         f"应付{fmt_yuan(due)}元"
     )
-    if cap_remaining is not None:
-        text += f"；年度限额{fmt_yuan(cap)}元，本次前剩余{fmt_yuan(cap_remaining)}元"
-        if pay < due:
-            text += f"，受限额限制支付{fmt_yuan(pay)}元"
-    return text + f"；本次支付{fmt_yuan(pay)}元"
+    return text + _cap_text(cap, cap_remaining, due, pay) + f"；本次支付{fmt_yuan(pay)}元"
+
+
+def _cap_text(cap: int | None, cap_remaining: int | None, due: int, pay: int) -> str:
+    """What a yearly cap did to a layer's payment ("" for a layer without a cap)."""
+    if cap_remaining is None:
+        return ""
+    text = f"；年度限额{fmt_yuan(cap)}元，本次前剩余{fmt_yuan(cap_remaining)}元"
+    if pay < due:
+        text += f"，受限额限制支付{fmt_yuan(pay)}元"
+    return text
 
 
 def _account_text(balance: int, psn_part: int, acct_pay: int) -> str:
