@@ -138,11 +138,16 @@ def classify_line(line: FeeLine, item: CatalogueItem | None) -> LineSplit:
     )
 
 
+def is_refund(line: FeeLine) -> bool:
+    """A refund line: a negative count, or one naming the line it refunds."""
+    return line.cnt < 0 or bool(line.init_feedetl_sn)
+
+
 def classify_plain(line: FeeLine, catalogue: Mapping[str, CatalogueItem]) -> LineSplit | LineError | None:
     """A line that is not a refund classified on its own (it needs only the catalogue), or the
     LineError it would raise; None for a refund line, which needs the encounter's stored lines.
     ``classify_lines`` takes these as ``ready`` and raises a kept error where it would have."""
-    if line.cnt < 0 or line.init_feedetl_sn:
+    if is_refund(line):
         return None
     if line.cnt == 0:
         return LineError(f"费用明细 {line.feedetl_sn}: cnt 数量不能为 0")
@@ -178,7 +183,7 @@ def classify_lines(
     for index, line in enumerate(lines):
         if line.feedetl_sn in known or line.feedetl_sn in taken:
             raise LineError(f"费用明细流水号 feedetl_sn {line.feedetl_sn} 在本次就诊中重复")
-        if line.cnt < 0 or line.init_feedetl_sn:
+        if is_refund(line):
             split = _classify_refund(line, known, catalogue, refunded_cnt, refunded_amt)
         else:
             done = ready[index] if ready is not None else classify_plain(line, catalogue)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from yibao.money import fen_to_yuan
 from yibao.settlement import FeeLine, LineError, classify_lines
-from yibao.settlement.lines import classify_plain
+from yibao.settlement.lines import classify_plain, is_refund
 from yibao.settlement.model import LineSplit
 from yibao.storage import schema as s
 
@@ -119,7 +119,7 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
                                      field="feedetl_sn")
         # The stored lines themselves are needed only to check refunds against what they refund;
         # reading (and converting) every line of a long stay on each upload is not.
-        refunds = any(item.line.cnt < 0 or item.line.init_feedetl_sn for item in items)
+        refunds = any(is_refund(item.line) for item in items)
         earlier = {r.feedetl_sn: _stored_split(r) for r in lookups.all_lines(call.conn, mdtrt_id)} if refunds else {}
         try:
             splits = classify_lines([item.line for item in items], catalogue, earlier, [item.ready for item in items],
