@@ -219,16 +219,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def cpu_seconds(root: int, *, postgres: bool) -> float:
-    """CPU time (user + system) of the server process, its workers and, on PostgreSQL, every
-    postgres process: settlements per server CPU-second do not depend on what else the shared
-    machine is doing."""
-    server, database = cpu_split(root)
-    return server + (database if postgres else 0.0)
-
-
 def cpu_split(root: int) -> tuple[float, float]:
-    """CPU seconds of (the server process and its workers, every postgres process)."""
+    """CPU seconds (user + system) of (the server process and its workers, every postgres
+    process): CPU per settlement does not depend on what else the shared machine is doing."""
     tick = os.sysconf("SC_CLK_TCK")
     server = database = 0.0
     for entry in os.listdir("/proc"):
