@@ -11,7 +11,7 @@ import simplejson
 from sqlalchemy import func, select
 
 from httpkit import DAY, HOSPITAL, PHARMACY, TOWNSHIP, http_client
-from yibao.interface import gateway
+from yibao.interface import gateway, sealing
 from yibao.interface.client import InterfaceClient
 from yibao.interface.gateway import sign, signed_headers
 from yibao.interface.http_client import GatewayRefused, HttpTransport
@@ -48,10 +48,10 @@ def test_signature_matches_the_printed_algorithm():
 
 def test_hmac_sm3_known_answer():
     # SM3 of "abc" is the GB/T 32905 example; HMAC is RFC 2104 over it.
-    assert gateway._sm3(b"abc").hex() == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    assert sealing._sm3(b"abc").hex() == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
     key, msg = b"k" * 10, b"message"
-    inner = gateway._sm3(bytes(b ^ 0x36 for b in key.ljust(64, b"\0")) + msg)
-    assert gateway.hmac_sm3(key, msg) == gateway._sm3(bytes(b ^ 0x5C for b in key.ljust(64, b"\0")) + inner)
+    inner = sealing._sm3(bytes(b ^ 0x36 for b in key.ljust(64, b"\0")) + msg)
+    assert sealing.hmac_sm3(key, msg) == sealing._sm3(bytes(b ^ 0x5C for b in key.ljust(64, b"\0")) + inner)
 
 
 @pytest.mark.parametrize("case", ["missing", "unknown", "stale", "future", "bad_signature", "other_institution",

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from yibao.storage import schema as s
 
-from .sealing import SealError, SecretBox, is_sealed
+from .sealing import SealError, SecretBox, hmac_sm3, is_sealed
 
 log = logging.getLogger("yibao.interface.gateway")
 
@@ -66,22 +66,6 @@ class GatewayRefusal(Exception):
 
 def string_to_sign(headers: Mapping[str, str]) -> str:
     return "&".join(f"{k}={headers[k]}" for k in sorted(SIGNED_NAMES))
-
-
-def _sm3(data: bytes) -> bytes:
-    from gmssl import sm3
-
-    return bytes.fromhex(sm3.sm3_hash(list(data)))
-
-
-def hmac_sm3(key: bytes, message: bytes) -> bytes:
-    """HMAC (RFC 2104) over SM3, whose block is 64 bytes like SHA-1's."""
-    block = 64
-    if len(key) > block:
-        key = _sm3(key)
-    key = key.ljust(block, b"\0")
-    inner = _sm3(bytes(b ^ 0x36 for b in key) + message)
-    return _sm3(bytes(b ^ 0x5C for b in key) + inner)
 
 
 def sign(headers: Mapping[str, str], secret: str, algorithm: str = "HMAC-SHA1") -> str:

@@ -34,6 +34,23 @@ _BLOCK = 16
 _TAG = 32
 
 
+def _sm3(data: bytes) -> bytes:
+    from gmssl import sm3
+
+    return bytes.fromhex(sm3.sm3_hash(list(data)))
+
+
+def hmac_sm3(key: bytes, message: bytes) -> bytes:
+    """HMAC (RFC 2104) over SM3, whose block is 64 bytes like SHA-1's: the gateway's HMAC-SM3
+    signatures and the tag of a sealed secret."""
+    block = 64
+    if len(key) > block:
+        key = _sm3(key)
+    key = key.ljust(block, b"\0")
+    inner = _sm3(bytes(b ^ 0x36 for b in key) + message)
+    return _sm3(bytes(b ^ 0x5C for b in key) + inner)
+
+
 class SealError(ValueError):
     """A stored secret that cannot be opened with this master key."""
 
@@ -96,8 +113,6 @@ class SecretBox:
         return secret
 
     def _tag(self, body: bytes) -> bytes:
-        from .gateway import hmac_sm3
-
         return hmac_sm3(self._mac_key, body)
 
 
