@@ -101,10 +101,10 @@ class Platform:
         """Serve one request envelope and return the response envelope."""
         received = self.clock()
         try:
-            tx, request, institution = self._route(envelope)
+            routed = self._route(envelope, received)
         except InterfaceError as exc:
             return self._refusal(envelope, exc, received)
-        return self._serve_or_refuse(tx, request, institution, received)
+        return self._serve_or_refuse(routed)
 
     def call_many(self, envelopes: list[Any]) -> list[dict[str, Any]]:
         """Serve several requests, answering each exactly as ``call`` would, with the mutating
@@ -119,36 +119,37 @@ class Platform:
         each request is served again on its own.
         """
         answers: list[dict[str, Any] | None] = [None] * len(envelopes)
-        group: list[_Pending] = []
+        group: list[tuple[int, _Routed]] = []
         for index, envelope in enumerate(envelopes):
             received = self.clock()
             try:
-                tx, request, institution = self._route(envelope)
+                routed = self._route(envelope, received)
             except InterfaceError as exc:
                 answers[index] = self._refusal(envelope, exc, received)
                 continue
-            if tx.mutates:
-                group.append(_Pending(index, tx, request, institution, received, self._prepare(tx, request)))
+            if routed.tx.mutates:
+                routed.early = self._prepare(routed)
+                group.append((index, routed))
             else:
-                answers[index] = self._serve_or_refuse(tx, request, institution, received)
+                answers[index] = self._serve_or_refuse(routed)
         if len(group) == 1:
-            one = group[0]
-            answers[one.index] = self._serve_or_refuse(one.tx, one.request, one.institution, one.received, one.early)
+            index, routed = group[0]
+            answers[index] = self._serve_or_refuse(routed)
         elif group:
             self._serve_group(group, answers)
         return answers  # type: ignore[return-value]
 
-    def _prepare(self, tx: Transaction, request: Request) -> Any:
-        if tx.prepare is None:
+    def _prepare(self, routed: "_Routed") -> Any:
+        if routed.tx.prepare is None:
             return None
         try:
-            return tx.prepare(request, self)
+            return routed.tx.prepare(routed.request, self)
         except Exception:  # noqa: BLE001 - the handler does the work again and refuses where it would have
             return None
 
     # ── routing and refusals ─────────────────────────────────────────────────────────────────
 
-    def _route(self, envelope: Any) -> tuple[Transaction, Request, dict[str, Any]]:
+    def _route(self, envelope: Any, received: dt.datetime) -> "_Routed":
         request = parse_request(envelope)
         tx = self.transactions.get(request.infno)
         if tx is None:
@@ -158,23 +159,25 @@ class Platform:
             raise InterfaceError(f"未知的定点医药机构 fixmedins_code {request.fixmedins_code}", field="fixmedins_code")
         if institution["fixmedins_type"] == "2" and not tx.for_pharmacy:
             raise InterfaceError(f"零售药店不能调用交易 {tx.infno}（{tx.name}）", field="infno")
-        return tx, request, institution
+        return _Routed(tx, request, institution, received)
 
     def _refusal(self, envelope: Any, exc: InterfaceError, received: dt.datetime) -> dict[str, Any]:
         admvs = envelope.get("mdtrtarea_admvs", "") if isinstance(envelope, dict) else ""
         return failure(exc.message, admvs=str(admvs or ""), received=received, now=self.clock())
 
-    def _serve_or_refuse(self, tx: Transaction, request: Request, institution: dict[str, Any], received: dt.datetime,
-                         early: Any = None) -> dict[str, Any]:
+    def _serve_or_refuse(self, routed: "_Routed") -> dict[str, Any]:
         try:
-            return self._serve(tx, request, institution, received, early)
+            return self._serve(routed)
         except InterfaceError as exc:
-            return failure(exc.message, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
+            return self._failure(routed, exc.message)
+
+    def _failure(self, routed: "_Routed", message: str) -> dict[str, Any]:
+        return failure(message, admvs=routed.request.mdtrtarea_admvs, received=routed.received, now=self.clock())
 
     # ── serving one request ──────────────────────────────────────────────────────────────────
 
-    def _serve(self, tx: Transaction, request: Request, institution: dict[str, Any], received: dt.datetime,
-               early: Any = None) -> dict[str, Any]:
+    def _serve(self, routed: "_Routed") -> dict[str, Any]:
+        tx, request, institution, received = routed.tx, routed.request, routed.institution, routed.received
         for attempt in range(3):
             try:
                 if not tx.mutates:
@@ -183,7 +186,7 @@ class Platform:
                         conn.rollback()  # read-only: nothing is kept
                     return success(output, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
                 with writing(self.engine) as conn:
-                    return self._apply(conn, tx, request, institution, received, early)
+                    return self._apply(conn, routed)
             except IntegrityError as exc:
                 # Most likely the same msgid committed concurrently: answer as a replay.
                 with reading(self.engine) as conn:
@@ -204,14 +207,14 @@ class Platform:
                 raise InterfaceError(_internal_error(request)) from None
         raise InterfaceError("平台繁忙，请求未处理，请稍后重试")
 
-    def _apply(self, conn: Connection, tx: Transaction, request: Request, institution: dict[str, Any],
-               received: dt.datetime, early: Any = None) -> dict[str, Any]:
+    def _apply(self, conn: Connection, routed: "_Routed") -> dict[str, Any]:
         """Run a mutating request on ``conn`` and log it; the caller commits."""
+        request, received = routed.request, routed.received
         stored = self._replay(conn, request)
         if stored is not None:
             return stored
-        call = Call(request, institution, conn, self, early=early)
-        output = tx.handler(call)
+        call = Call(request, routed.institution, conn, self, early=routed.early)
+        output = routed.tx.handler(call)
         response = success(output, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
         text = canonical_json(response)
         q.LOG_INSERT.run(
@@ -231,30 +234,30 @@ class Platform:
 
     # ── serving a group in one transaction ───────────────────────────────────────────────────
 
-    def _serve_group(self, group: list[_Pending], answers: list[dict[str, Any] | None]) -> None:
+    def _serve_group(self, group: list[tuple[int, "_Routed"]], answers: list[dict[str, Any] | None]) -> None:
         done: dict[int, dict[str, Any]] = {}
         try:
             with writing(self.engine) as conn:
-                for one in group:
-                    done[one.index] = self._apply_in_savepoint(conn, one.tx, one.request, one.institution, one.received, one.early)
+                for index, routed in group:
+                    done[index] = self._apply_in_savepoint(conn, routed)
         except Exception as exc:  # noqa: BLE001 - the group failed as a whole: nothing of it was kept
             log.warning("group of %d requests not committed (%s); serving them one by one", len(group), type(exc).__name__)
-            for one in group:
-                answers[one.index] = self._serve_or_refuse(one.tx, one.request, one.institution, one.received, one.early)
+            for index, routed in group:
+                answers[index] = self._serve_or_refuse(routed)
             return
         for index, answer in done.items():
             answers[index] = answer
 
-    def _apply_in_savepoint(self, conn: Connection, tx: Transaction, request: Request, institution: dict[str, Any],
-                            received: dt.datetime, early: Any = None) -> dict[str, Any]:
+    def _apply_in_savepoint(self, conn: Connection, routed: "_Routed") -> dict[str, Any]:
+        request = routed.request
         fast.savepoint(conn, "request")
         try:
-            answer = self._apply(conn, tx, request, institution, received, early)
+            answer = self._apply(conn, routed)
         except OperationalError:
             raise  # the transaction itself is in trouble (deadlock, lost connection): the group is retried
         except IntegrityError as exc:
             _undo(conn)
-            stored = self._replay_or_refuse(conn, request, received)
+            stored = self._replay_or_refuse(conn, routed)
             if stored is not None:
                 return stored
             log.exception("integrity error serving %s %s", request.infno, request.msgid)
@@ -269,13 +272,13 @@ class Platform:
         else:
             fast.release(conn, "request")
             return answer
-        return failure(message, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
+        return self._failure(routed, message)
 
-    def _replay_or_refuse(self, conn: Connection, request: Request, received: dt.datetime) -> dict[str, Any] | None:
+    def _replay_or_refuse(self, conn: Connection, routed: "_Routed") -> dict[str, Any] | None:
         try:
-            return self._replay(conn, request)
+            return self._replay(conn, routed.request)
         except InterfaceError as exc:
-            return failure(exc.message, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
+            return self._failure(routed, exc.message)
 
     def _replay(self, conn: Connection, request: Request) -> dict[str, Any] | None:
         row = q.REPLAY.first(conn, {"fixmedins_code": request.fixmedins_code, "msgid": request.msgid})
@@ -291,15 +294,15 @@ class Platform:
 
 
 @dataclass
-class _Pending:
-    """A mutating request of a group, routed and prepared, waiting for the write lock."""
+class _Routed:
+    """A request past routing: its transaction, the parsed envelope, the caller's institution,
+    when it arrived, and what the transaction's ``prepare`` worked out (for a group's writes)."""
 
-    index: int
     tx: Transaction
     request: Request
     institution: dict[str, Any]
     received: dt.datetime
-    early: Any
+    early: Any = None
 
 
 def _undo(conn: Connection) -> None:
