@@ -269,7 +269,7 @@ def _to_numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 
 def _dbapi_cursor(conn: Connection) -> Any:
     driver = conn.connection.driver_connection
-    if conn.dialect.driver == "psycopg":
+    if _numbered(conn.dialect):
         import psycopg
 
         return psycopg.RawCursor(driver)
@@ -302,7 +302,7 @@ def rollback_to(conn: Connection, name: str) -> None:
 
 
 def _raw(conn: Connection, sql: str) -> None:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = _dbapi_cursor(conn)
     try:
         _execute(conn, cursor, sql, ())
     finally:
