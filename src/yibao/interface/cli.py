@@ -96,14 +96,10 @@ def serve(
 
 
 def _warn_of_plain_secrets(engine, console: Console) -> None:
-    from sqlalchemy import select
-
-    from yibao.storage import schema as s
-
-    from .sealing import is_sealed
+    from .gateway import plain_secrets
 
     with engine.connect() as conn:
-        plain = sum(1 for secret in conn.execute(select(s.gateway_keys.c.secret)).scalars() if not is_sealed(secret))
+        plain = len(plain_secrets(conn))
     if plain:
         console.print(f"[yellow]{plain} 个访问密钥的密钥以明文存储（签发于加密存储之前）："
                       f"请运行 yibao serve keys seal --data-dir <与本服务相同的数据目录>[/yellow]")

@@ -189,10 +189,15 @@ def revoke_key(conn: Connection, access_key: str, *, now: dt.datetime | None = N
     return result.rowcount == 1
 
 
-def seal_stored_secrets(conn: Connection, box: SecretBox) -> int:
-    """Seal the secrets still stored as plain text (keys issued before sealing); how many."""
+def plain_secrets(conn: Connection) -> list[Any]:
+    """The keys (access_key, secret) whose secrets are still stored as plain text (issued before sealing)."""
     rows = conn.execute(select(s.gateway_keys.c.access_key, s.gateway_keys.c.secret)).fetchall()
-    plain = [row for row in rows if not is_sealed(row.secret)]
+    return [row for row in rows if not is_sealed(row.secret)]
+
+
+def seal_stored_secrets(conn: Connection, box: SecretBox) -> int:
+    """Seal the secrets still stored as plain text; how many."""
+    plain = plain_secrets(conn)
     for row in plain:
         conn.execute(
             update(s.gateway_keys).where(s.gateway_keys.c.access_key == row.access_key).values(secret=box.seal(row.secret))

@@ -22,7 +22,7 @@ from .schema import metadata
 
 try:
     import fcntl as _fcntl
-except ImportError:  # not on Windows: SQLite's own lock and busy_timeout then queue the writers
+except ImportError:  # Windows has no fcntl: SQLite's own lock and busy_timeout then queue the writers
     _fcntl = None  # type: ignore[assignment]
 
 DEFAULT_DATA_DIR = Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data"))
