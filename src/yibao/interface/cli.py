@@ -91,8 +91,11 @@ def serve(
         os.environ.pop("YIBAO_SERVE_NO_AUTH", None)
     console.print(f"yibao 接口服务 http://{host}:{port}/fsi/api/callService · 业务 API http://{host}:{port}/api/docs · "
                   f"{workers} 个进程 · {url.split('@')[-1]}")
+    # Hospital systems keep their connections open between calls: an idle one is closed after 75 s
+    # (uvicorn's default of 5 s made clients race the close when they reused one).
     uvicorn.run("yibao.interface.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False, http="httptools", loop="uvloop" if _has("uvloop") else "asyncio")
+                log_level=log_level, access_log=False, http="httptools", loop="uvloop" if _has("uvloop") else "asyncio",
+                timeout_keep_alive=75)
 
 
 def _warn_of_plain_secrets(engine, console: Console) -> None:

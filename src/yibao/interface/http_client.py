@@ -23,6 +23,8 @@ from .envelope import canonical_json
 from .gateway import API_VERSION, signed_headers, sm2_sign
 
 CALL_PATH = "/fsi/api/callService"
+# Failures of the connection itself, before any answer was read.
+RETRYABLE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 UPLOAD_PATH = "/fsi/api/fileupload/upload"
 
 
@@ -72,9 +74,17 @@ class HttpTransport:
         return envelope
 
     def post(self, envelope: dict[str, Any], *, path: str = CALL_PATH) -> httpx.Response:
+        """POST one envelope. When the connection fails before an answer arrives (a keep-alive
+        connection the server closed as it was reused, a reset), the same envelope is sent once
+        more on a new connection: with the same msgid the platform answers a message it already
+        served from its request log, so a retry never books anything twice."""
         envelope = self._prepare(envelope)
         body = jsonio.dumps(envelope)
-        response = self.client.post(path, content=body, headers=self.headers(str(envelope.get("infno", ""))))
+        infno = str(envelope.get("infno", ""))
+        try:
+            response = self.client.post(path, content=body, headers=self.headers(infno))
+        except RETRYABLE:
+            response = self.client.post(path, content=body, headers=self.headers(infno))
         self.last_status = response.status_code
         return response
 
