@@ -116,11 +116,8 @@ class FastStatement:
 
     def all(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
         cursor, plan = self._cursor(conn, params)
-        try:
-            # The description is needed once, to find the converters (psycopg builds it anew on each call).
-            return plan.rows(cursor.fetchall(), cursor.description if plan.converters is None else (), conn.dialect)
-        finally:
-            cursor.close()
+        # The description is needed once, to find the converters (psycopg builds it anew on each call).
+        return plan.rows(cursor.fetchall(), cursor.description if plan.converters is None else (), conn.dialect)
 
     def first(self, conn: Connection, params: dict[str, Any]) -> Any | None:
         rows = self.all(conn, params)
@@ -129,20 +126,13 @@ class FastStatement:
     def run(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
         cursor, _ = self._cursor(conn, params)
-        try:
-            return cursor.rowcount
-        finally:
-            cursor.close()
+        return cursor.rowcount
 
     def run_many(self, conn: Connection, many: list[dict[str, Any]]) -> None:
         if not many:
             return
         plan = self._plan(conn)
-        cursor = _dbapi_cursor(conn)
-        try:
-            _execute(conn, cursor, plan.sql, [plan.parameters(p) for p in many], many=True)
-        finally:
-            cursor.close()
+        _execute(conn, _dbapi_cursor(conn), plan.sql, [plan.parameters(p) for p in many], many=True)
 
 
 class FastInsert:
@@ -214,17 +204,14 @@ class FastInsert:
                     out[i] = proc(out[i])
             values.append(out)
         cursor = _dbapi_cursor(conn)
-        try:
-            if conn.dialect.paramstyle == "qmark":
-                single = self._sql(conn.dialect, plan.head, len(columns), 1)
-                _execute(conn, cursor, single, values, many=True)
-                return
-            for start in range(0, len(values), self.CHUNK):
-                chunk = values[start : start + self.CHUNK]
-                flat = [value for out in chunk for value in out]
-                _execute(conn, cursor, self._sql(conn.dialect, plan.head, len(columns), len(chunk)), flat)
-        finally:
-            cursor.close()
+        if conn.dialect.paramstyle == "qmark":
+            single = self._sql(conn.dialect, plan.head, len(columns), 1)
+            _execute(conn, cursor, single, values, many=True)
+            return
+        for start in range(0, len(values), self.CHUNK):
+            chunk = values[start : start + self.CHUNK]
+            flat = [value for out in chunk for value in out]
+            _execute(conn, cursor, self._sql(conn.dialect, plan.head, len(columns), len(chunk)), flat)
 
 
 def _scalar_default(column: Any) -> Any:
@@ -268,12 +255,23 @@ def _to_numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _dbapi_cursor(conn: Connection) -> Any:
-    driver = conn.connection.driver_connection
+    """The DBAPI connection's own cursor for these statements, made once and kept with the
+    pooled connection: building a psycopg cursor (its adapters, its result state) for every
+    statement cost more than running a small prepared one. The statements here read each result
+    whole before the next runs, so one cursor per connection serves them all."""
+    fairy = conn.connection
+    driver = fairy.driver_connection
+    kept = fairy.info.get("yibao.fast.cursor")
+    if kept is not None and kept[0] is driver:
+        return kept[1]
     if _numbered(conn.dialect):
         import psycopg
 
-        return psycopg.RawCursor(driver)
-    return driver.cursor()  # type: ignore[union-attr]
+        cursor = psycopg.RawCursor(driver)
+    else:
+        cursor = driver.cursor()  # type: ignore[union-attr]
+    fairy.info["yibao.fast.cursor"] = (driver, cursor)
+    return cursor
 
 
 def _execute(conn: Connection, cursor: Any, sql: str, params: Any, *, many: bool = False) -> None:
@@ -302,8 +300,4 @@ def rollback_to(conn: Connection, name: str) -> None:
 
 
 def _raw(conn: Connection, sql: str) -> None:
-    cursor = _dbapi_cursor(conn)
-    try:
-        _execute(conn, cursor, sql, ())
-    finally:
-        cursor.close()
+    _execute(conn, _dbapi_cursor(conn), sql, ())
