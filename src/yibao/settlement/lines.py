@@ -140,7 +140,11 @@ def classify_line(line: FeeLine, item: CatalogueItem | None) -> LineSplit:
 
 def is_refund(line: FeeLine) -> bool:
     """A refund line: a negative count, or one naming the line it refunds."""
-    return line.cnt < 0 or bool(line.init_feedetl_sn)
+    if line.init_feedetl_sn:
+        return True
+    cnt = line.cnt
+    # A Fraction's own comparison runs in Python; its numerator carries the sign.
+    return cnt.numerator < 0 if type(cnt) is Fraction else cnt < 0
 
 
 def classify_plain(line: FeeLine, catalogue: Mapping[str, CatalogueItem]) -> LineSplit | LineError | None:
