@@ -77,8 +77,13 @@ def fen_of_yuan_exact(x: Exact) -> Fraction:
     return Fraction(x) * _HUNDRED
 
 
+_ZERO_YUAN = Decimal("0.00")
+
+
 def fen_to_yuan(fen: int) -> Decimal:
     """int fen → Decimal yuan with exactly two places (for the wire and for people)."""
+    if not fen:
+        return _ZERO_YUAN  # most of a fee line's parts are nothing; Decimals are immutable
     return Decimal(fen).scaleb(-2)  # exact: the same digits, the decimal point moved
 
 

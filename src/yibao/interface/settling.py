@@ -58,7 +58,6 @@ class Prepared:
     claim: Claim
     policy: ResolvedPolicy
     state: YearState
-    line_rows: list[Any]
     accum_keys: set[str]
     chrg_bchno: str | None = None  # the one charge batch being settled; None: every active line
 
@@ -149,7 +148,7 @@ def prepare(
         acct_used=acct_used,
     )
     state, keys = load_state(call, psn_no, on.year)
-    return Prepared(enc, person_row, ins, claim, policy, state, list(rows), keys, batch)
+    return Prepared(enc, person_row, ins, claim, policy, state, keys, batch)
 
 
 def compute(prep: Prepared) -> SettlementResult:

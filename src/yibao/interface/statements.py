@@ -58,7 +58,14 @@ _ENCOUNTER = select(s.encounters).where(s.encounters.c.mdtrt_id == b("mdtrt_id")
 ENCOUNTER = fast(_ENCOUNTER)
 ENCOUNTER_LOCK = fast(_ENCOUNTER.with_for_update())
 ENCOUNTER_STATUS = fast(update(s.encounters).where(s.encounters.c.mdtrt_id == b("k_mdtrt_id")).values(status=b("status")))
-_ACTIVE_LINES = select(s.fee_lines).where(s.fee_lines.c.mdtrt_id == b("mdtrt_id")).where(s.fee_lines.c.status == "active")
+# What a settlement reads of each unsettled line: its split (settling.split_of), not the rest.
+_fl = s.fee_lines.c
+_ACTIVE_LINES = (
+    select(_fl.feedetl_sn, _fl.med_list_codg, _fl.chrgitm_lv, _fl.pric, _fl.cnt, _fl.det_item_fee_sumamt,
+           _fl.fulamt_ownpay_amt, _fl.overlmt_amt, _fl.preselfpay_amt, _fl.inscp_scp_amt, _fl.init_feedetl_sn)
+    .where(_fl.mdtrt_id == b("mdtrt_id"))
+    .where(_fl.status == "active")
+)
 ACTIVE_LINES = fast(_ACTIVE_LINES)
 ACTIVE_LINES_OF_BATCH = fast(_ACTIVE_LINES.where(s.fee_lines.c.chrg_bchno == b("chrg_bchno")))
 OPEN_VISIT_NO = fast(
