@@ -12,7 +12,10 @@ that two bulk jobs cannot deadlock; SQLite's write lock otherwise), reads their 
 once, settles every encounter of the chunk in order through the pure engine, and writes each
 table with one statement. An encounter already on file (same institution and visit number) is
 not filed again; an encounter the rules refuse is reported with the reason and nothing of it is
-stored. Replaying history does not check deaths known today: the real-time interface does.
+stored. Replaying history does not check deaths known today: a death is often recorded long
+after the care that followed it was paid, and such care (``care_after_death``) is what fund
+supervision must find in the replayed books. The real-time interface refuses it, with the
+death known at the time.
 """
 
 from __future__ import annotations
