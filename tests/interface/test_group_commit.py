@@ -113,3 +113,29 @@ def test_several_writer_threads_never_both_spend_one_remaining_cap(world, monkey
         total = conn.execute(select(s.accumulators.c.paid).where(s.accumulators.c.layer == "390100")).scalar()
     assert total == 30_000_000
     assert count(world, s.settlements) == 6
+
+
+def test_a_group_with_nothing_refused_is_written_without_savepoints(hospital, platform, world, monkeypatch):
+    """Savepoints are only for a group in which a request is refused: the plain pass writes the
+    rest with two statements fewer per request, and a refusal sends the group round again."""
+    from yibao.storage import fast
+
+    taken = []
+    real = fast.savepoint
+    monkeypatch.setattr(fast, "savepoint", lambda conn, name: (taken.append(name), real(conn, name)))
+    first, _ = admit_and_upload(hospital)
+    second = hospital.admit(psn_no="P2", insutype="390", med_type="21", begntime="2020-03-02 08:00:00")
+    settle = hospital.envelope("2304", {"data": hospital.settle_data(first, "P1", "390", "10500.00")})
+    upload = hospital.envelope("2301", {"feedetail": hospital.fee_lines(second, "P2", [("XA", 10, 2)], start=10)})
+    assert [a["infcode"] for a in platform.call_many([settle, upload])] == [0, 0]
+    assert taken == []
+    # One refused request: nothing of the plain pass is kept, and each request gets its savepoint.
+    bad = hospital.envelope("2301", {"feedetail": hospital.fee_lines(second, "P2", [("XA", -10, 1)], start=20)})
+    good = hospital.envelope("2301", {"feedetail": hospital.fee_lines(second, "P2", [("XA", 10, 1)], start=30)})
+    answers = platform.call_many([good, bad])
+    assert [a["infcode"] for a in answers] == [0, -1] and "pric" in answers[1]["err_msg"]
+    assert taken == ["request", "request"]
+    with world.connect() as conn:
+        lines = conn.execute(select(s.fee_lines.c.feedetl_sn).where(s.fee_lines.c.mdtrt_id == second)).scalars().all()
+    assert sorted(lines) == ["10", "30"]
+    assert count(world, s.settlements) == 1
