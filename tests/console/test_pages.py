@@ -112,6 +112,10 @@ def test_root_leads_to_the_console(world):
     client = client_for(world["app"], None)
     assert client.get("/", follow_redirects=False).headers["location"] == "/console/"
     assert client.get("/console", follow_redirects=False).headers["location"] == "/console/"
+    # The icon browsers ask for (the login page names it; the API docs do not).
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert 'rel="icon"' in client.get("/console/login").text
 
 
 def test_login_errors_csrf_and_logout(world):

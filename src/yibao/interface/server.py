@@ -316,6 +316,11 @@ def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = Non
             async def root() -> Response:
                 return RedirectResponse("/console/", status_code=307)
 
+            @app.get("/favicon.ico", include_in_schema=False)
+            async def favicon() -> Response:
+                # Browsers ask for it on pages that name no icon (the API docs); the console's own.
+                return RedirectResponse("/console/static/favicon.svg", status_code=308)
+
             @app.get("/console", include_in_schema=False)
             async def console_root() -> Response:
                 return RedirectResponse("/console/", status_code=307)
