@@ -1,6 +1,8 @@
 """Group commit: ``Platform.call_many`` answers each request exactly as ``call`` would, while
 writing the mutating ones in one transaction with a savepoint each."""
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
 from interfaceworld import DAY, seed_world
@@ -139,3 +141,30 @@ def test_a_group_with_nothing_refused_is_written_without_savepoints(hospital, pl
         lines = conn.execute(select(s.fee_lines.c.feedetl_sn).where(s.fee_lines.c.mdtrt_id == second)).scalars().all()
     assert sorted(lines) == ["10", "30"]
     assert count(world, s.settlements) == 1
+
+
+def test_fee_rows_written_from_a_prepared_upload_equal_those_written_under_the_lock(world):
+    """``call_many`` converts a plain upload's rows before the write lock (fees.prepare_upload);
+    ``call`` builds them under it. The stored rows are the same, field for field."""
+    stored = []
+    for grouped in (False, True):
+        db.reset(world)
+        seed_world(world)
+        platform = Platform(world)
+        hospital = InterfaceClient(InProcess(platform), "H51140200001", mdtrtarea_admvs="511402", clock=lambda: DAY)
+        mdtrt_id = hospital.admit(psn_no="P1", insutype="390", med_type="21", begntime="2020-03-01 08:00:00")
+        lines = hospital.fee_lines(mdtrt_id, "P1", [
+            ("XA", "12.345678", "2.5", {"hosp_appr_flag": "1", "chrg_bchno": "B7"}),
+            ("XB", 30, 2, {"det_item_fee_sumamt": "60.00"}),
+            ("NOT-IN-CATALOGUE", "9.9", 1),
+        ], when="2020-03-01 09:30:00")
+        upload = hospital.envelope("2301", {"feedetail": lines})
+        second = hospital.envelope("2301", {"feedetail": hospital.fee_lines(mdtrt_id, "P1", [("XA", 1, 1)], start=9)})
+        answers = platform.call_many([upload, second]) if grouped else [platform.call(upload), platform.call(second)]
+        assert [a["infcode"] for a in answers] == [0, 0], [a["err_msg"] for a in answers]
+        with world.connect() as conn:
+            rows = conn.execute(select(s.fee_lines).order_by(s.fee_lines.c.feedetl_sn)).mappings().all()
+        assert [r["upload_msgid"] for r in rows] == [upload["msgid"]] * 3 + [second["msgid"]]
+        stored.append([{k: v for k, v in r.items() if k not in ("mdtrt_id", "upload_msgid", "id")} for r in rows])
+    assert stored[0] == stored[1]
+    assert stored[1][0]["pric"] == Decimal("12.345678") and stored[1][0]["chrg_bchno"] == "B7"

@@ -187,14 +187,14 @@ class FastInsert:
         )
         return plan
 
-    def run(self, conn: Connection, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
-        many = [rows] if isinstance(rows, dict) else rows
-        if not many:
-            return
-        plan = self._plan(conn.dialect, tuple(many[0]))
+    def convert(self, dialect: Dialect, rows: list[dict[str, Any]]) -> "ConvertedRows":
+        """The rows as the driver takes them (column order, types' bind processing), worked out
+        without a connection: the interface does it for fee lines before taking the write lock.
+        ``run`` takes the result in place of the dicts. The rows share one set of keys."""
+        plan = self._plan(dialect, tuple(rows[0]))
         columns, getter, defaults, converted = plan.columns, plan.getter, plan.defaults, plan.converted
         values = []
-        for row in many:
+        for row in rows:
             try:
                 out = [*getter(row), *defaults]
             except KeyError:
@@ -203,6 +203,22 @@ class FastInsert:
                 if out[i] is not None:
                     out[i] = proc(out[i])
             values.append(out)
+        return ConvertedRows(dialect.name, plan, values)
+
+    def run(self, conn: Connection, rows: "dict[str, Any] | list[dict[str, Any]] | ConvertedRows") -> None:
+        if isinstance(rows, ConvertedRows):
+            if rows.dialect != conn.dialect.name:
+                raise ValueError(f"rows converted for {rows.dialect}, run on {conn.dialect.name}")
+            ready = rows
+        else:
+            many = [rows] if isinstance(rows, dict) else rows
+            if not many:
+                return
+            ready = self.convert(conn.dialect, many)
+        plan, values = ready.plan, ready.values
+        if not values:
+            return
+        columns = plan.columns
         cursor = _dbapi_cursor(conn)
         if conn.dialect.paramstyle == "qmark":
             single = self._sql(conn.dialect, plan.head, len(columns), 1)
@@ -216,6 +232,15 @@ class FastInsert:
 
 def _scalar_default(column: Any) -> Any:
     return column.default.arg if column.default is not None and column.default.is_scalar else None
+
+
+@dataclass
+class ConvertedRows:
+    """Rows of one ``FastInsert`` converted for one dialect (``FastInsert.convert``)."""
+
+    dialect: str
+    plan: "_InsertPlan"
+    values: list[list[Any]]
 
 
 @dataclass

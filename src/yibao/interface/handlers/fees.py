@@ -21,6 +21,7 @@ from yibao.settlement import FeeLine, LineError, classify_lines
 from yibao.settlement.lines import classify_plain, is_refund
 from yibao.settlement.model import LineSplit
 from yibao.storage import schema as s
+from yibao.storage.fast import ConvertedRows
 
 from .. import lookups
 from .. import statements as q
@@ -203,16 +204,34 @@ def read_upload(inp: dict[str, Any], catalogue: Any) -> dict[str, list[_Line]]:
     return by_encounter
 
 
-def prepare_upload(request: Any, platform: Any) -> dict[str, list[_Line]]:
-    """``read_upload`` run before the write lock is taken (``Transaction.prepare``)."""
-    return read_upload(request.input, platform.reference.catalogue())
+@dataclass
+class _Upload:
+    """What ``prepare_upload`` works out before the write lock: the lines by encounter, and for
+    each encounter whose lines are all plain, its rows already converted for the database."""
+
+    by_encounter: dict[str, list[_Line]]
+    rows: dict[str, ConvertedRows]
+
+
+def prepare_upload(request: Any, platform: Any) -> _Upload:
+    """``read_upload`` and the stored rows of the plain lines, before the write lock is taken
+    (``Transaction.prepare``). What the lock is needed for — the encounter's state, its serial
+    numbers, refunds — is still checked under it, in ``upload``."""
+    by_encounter = read_upload(request.input, platform.reference.catalogue())
+    dialect = platform.engine.dialect
+    rows = {}
+    for mdtrt_id, items in by_encounter.items():
+        if all(isinstance(item.ready, LineSplit) for item in items):
+            rows[mdtrt_id] = q.LINES_INSERT.convert(
+                dialect, [_stored_row(mdtrt_id, item.ready, item, request.msgid) for item in items])  # type: ignore[arg-type]
+    return _Upload(by_encounter, rows)
 
 
 def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
     catalogue = call.platform.reference.catalogue()
-    by_encounter = call.early if call.early is not None else read_upload(call.input, catalogue)
+    early = call.early if isinstance(call.early, _Upload) else _Upload(read_upload(call.input, catalogue), {})
     results: list[dict[str, Any]] = []
-    for mdtrt_id, items in by_encounter.items():
+    for mdtrt_id, items in early.by_encounter.items():
         enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code, lock=True)
         _check_open(enc, inpatient)
         # Which of these serial numbers the encounter has used already, withdrawn ones included
@@ -236,37 +255,42 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
                                     taken=used)
         except LineError as exc:
             raise InterfaceError(str(exc), field="feedetail") from None
-        rows = []
+        as_prepared = all(split is item.ready for split, item in zip(splits, items))
+        rows = early.rows.get(mdtrt_id) if as_prepared else None
+        if rows is None:
+            rows = [_stored_row(mdtrt_id, split, item, call.request.msgid) for split, item in zip(splits, items)]
         for split, item in zip(splits, items):
-            line, extra = item.line, item.extra
-            rows.append(
-                dict(
-                    mdtrt_id=mdtrt_id,
-                    feedetl_sn=split.feedetl_sn,
-                    init_feedetl_sn=split.init_feedetl_sn,
-                    chrg_bchno=extra["chrg_bchno"],
-                    med_list_codg=split.med_list_codg,
-                    medins_list_codg=extra["medins_list_codg"],
-                    fee_ocur_time=extra["fee_ocur_time"],
-                    pric=extra["pric"],
-                    cnt=extra["cnt"],
-                    det_item_fee_sumamt=split.amount,
-                    fulamt_ownpay_amt=split.fulamt_ownpay,
-                    overlmt_amt=split.overlmt,
-                    preselfpay_amt=split.preselfpay,
-                    inscp_scp_amt=split.inscp,
-                    chrgitm_lv=split.chrgitm_lv,
-                    hosp_appr_flag=line.hosp_appr_flag,
-                    bilg_dept_codg=extra["bilg_dept_codg"],
-                    bilg_dr_codg=extra["bilg_dr_codg"],
-                    status="active",
-                    upload_msgid=call.request.msgid,
-                )
-            )
-            results.append(item.result if split is item.ready else _result_row(split, catalogue.get(split.med_list_codg), extra))
+            results.append(item.result if split is item.ready else _result_row(split, catalogue.get(split.med_list_codg), item.extra))
         q.LINES_INSERT.run(call.conn, rows)
         call.ref_id = mdtrt_id
     return {"result": results}
+
+
+def _stored_row(mdtrt_id: str, split: LineSplit, item: _Line, msgid: str) -> dict[str, Any]:
+    """The fee_lines row of one line."""
+    line, extra = item.line, item.extra
+    return dict(
+        mdtrt_id=mdtrt_id,
+        feedetl_sn=split.feedetl_sn,
+        init_feedetl_sn=split.init_feedetl_sn,
+        chrg_bchno=extra["chrg_bchno"],
+        med_list_codg=split.med_list_codg,
+        medins_list_codg=extra["medins_list_codg"],
+        fee_ocur_time=extra["fee_ocur_time"],
+        pric=extra["pric"],
+        cnt=extra["cnt"],
+        det_item_fee_sumamt=split.amount,
+        fulamt_ownpay_amt=split.fulamt_ownpay,
+        overlmt_amt=split.overlmt,
+        preselfpay_amt=split.preselfpay,
+        inscp_scp_amt=split.inscp,
+        chrgitm_lv=split.chrgitm_lv,
+        hosp_appr_flag=line.hosp_appr_flag,
+        bilg_dept_codg=extra["bilg_dept_codg"],
+        bilg_dr_codg=extra["bilg_dr_codg"],
+        status="active",
+        upload_msgid=msgid,
+    )
 
 
 def _check_open(enc: Any, inpatient: bool) -> None:
