@@ -127,3 +127,20 @@ def test_rows_with_fewer_keys_than_the_first_take_defaults_and_nulls(engine):
         rows = {r.feedetl_sn: r for r in conn.execute(select(s.fee_lines).order_by(s.fee_lines.c.feedetl_sn))}
         assert rows["1"].hosp_appr_flag == "1" and rows["2"].hosp_appr_flag is None
         assert rows["2"].status == "active" and rows["2"].pric == Decimal("3")
+
+
+def test_rows_converted_beforehand_are_written_as_the_dicts_would_be_and_only_where_they_belong(engine):
+    lines = FastInsert(s.fee_lines)
+    rows = [_line("1", Decimal("1.5"), Decimal("2")), _line("2", Decimal("0.000001"), Decimal("3.25"), hosp_appr_flag="1")]
+    converted = lines.convert(engine.dialect, rows)  # no connection needed
+    with engine.begin() as conn:
+        _seed(conn)
+        lines.run(conn, converted)
+        direct = [dict(r, mdtrt_id="M2") for r in rows]
+        lines.run(conn, direct)
+        stored = conn.execute(select(s.fee_lines).order_by(s.fee_lines.c.mdtrt_id, s.fee_lines.c.feedetl_sn)).mappings().all()
+        by_encounter = {m: [{k: v for k, v in r.items() if k not in ("mdtrt_id", "id")} for r in stored if r["mdtrt_id"] == m]
+                        for m in ("M1", "M2")}
+        assert by_encounter["M1"] == by_encounter["M2"] and len(by_encounter["M1"]) == 2
+        with pytest.raises(ValueError, match="converted for fee_lines"):
+            FastInsert(s.request_log).run(conn, converted)

@@ -239,18 +239,14 @@ class Platform:
         # (and on PostgreSQL a subtransaction), for the rare request that is refused after it
         # has written. If any request is refused or fails, nothing of this pass is kept and the
         # group is served again with a savepoint each, which answers every request as before.
-        done: dict[int, dict[str, Any]] = {}
         try:
             with writing(self.engine) as conn:
-                for index, routed in group:
-                    done[index] = self._apply(conn, routed)
-        except Exception:  # noqa: BLE001 - a refusal or a failure: served again below, with savepoints
-            done = {}
-        else:
-            for index, answer in done.items():
-                answers[index] = answer
+                done = {index: self._apply(conn, routed) for index, routed in group}
+        except Exception:  # noqa: BLE001 - a refusal or a failure: nothing was kept; served again with savepoints
+            self._serve_group_in_savepoints(group, answers)
             return
-        self._serve_group_in_savepoints(group, answers)
+        for index, answer in done.items():
+            answers[index] = answer
 
     def _serve_group_in_savepoints(self, group: list[tuple[int, "_Routed"]], answers: list[dict[str, Any] | None]) -> None:
         done: dict[int, dict[str, Any]] = {}

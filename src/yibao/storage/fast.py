@@ -203,12 +203,13 @@ class FastInsert:
                 if out[i] is not None:
                     out[i] = proc(out[i])
             values.append(out)
-        return ConvertedRows(dialect.name, plan, values)
+        return ConvertedRows(self.table.name, dialect.name, plan, values)
 
     def run(self, conn: Connection, rows: "dict[str, Any] | list[dict[str, Any]] | ConvertedRows") -> None:
         if isinstance(rows, ConvertedRows):
-            if rows.dialect != conn.dialect.name:
-                raise ValueError(f"rows converted for {rows.dialect}, run on {conn.dialect.name}")
+            if (rows.table, rows.dialect) != (self.table.name, conn.dialect.name):
+                raise ValueError(f"rows converted for {rows.table} on {rows.dialect}, "
+                                 f"run for {self.table.name} on {conn.dialect.name}")
             ready = rows
         else:
             many = [rows] if isinstance(rows, dict) else rows
@@ -238,6 +239,7 @@ def _scalar_default(column: Any) -> Any:
 class ConvertedRows:
     """Rows of one ``FastInsert`` converted for one dialect (``FastInsert.convert``)."""
 
+    table: str
     dialect: str
     plan: "_InsertPlan"
     values: list[list[Any]]
