@@ -126,8 +126,10 @@ class InterfaceService:
         started = time.perf_counter()
         received = dt.datetime.now()
         api_name = request.headers.get("_api_name", "")
-        entry: dict[str, Any] = {"time": received.isoformat(timespec="milliseconds"), "path": request.url.path,
-                                 "client": request.client.host if request.client else "", "api_name": api_name[:10]}
+        # The path from the ASGI scope: request.url would build and parse a whole URL per request.
+        client = request.scope.get("client")
+        entry: dict[str, Any] = {"time": received.isoformat(timespec="milliseconds"), "path": request.scope["path"],
+                                 "client": client[0] if client else "", "api_name": api_name[:10]}
         key = None
         try:
             if self.auth:
@@ -158,7 +160,7 @@ class InterfaceService:
             entry.update(infcode=-1, err_msg=str(exc))
             response = Response(dumps(answer), media_type=JSON_TYPE)
         except Exception:  # noqa: BLE001 - never a 500 for the hospital's system
-            log.exception("unexpected error answering %s", request.url.path)
+            log.exception("unexpected error answering %s", request.scope["path"])
             message = "平台内部错误，请求未处理（未保存任何数据），请稍后重试"
             answer = failure(message, admvs="", received=received, now=dt.datetime.now())
             status = 200
