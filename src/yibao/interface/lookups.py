@@ -15,14 +15,17 @@ from . import statements as q
 from .errors import InterfaceError
 
 
-def lock_person(conn: Connection, psn_no: str) -> None:
-    """Serialise writers per person. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
+def lock_person(conn: Connection, psn_no: str) -> Any | None:
+    """Serialise writers per person. SQLite already holds the write lock (BEGIN IMMEDIATE).
+    On PostgreSQL the locked row comes back, for ``person`` to use instead of reading it again."""
     if conn.dialect.name == "postgresql":
-        q.PERSON_LOCK.first(conn, {"psn_no": psn_no})
+        return q.PERSON_LOCK.first(conn, {"psn_no": psn_no})
+    return None
 
 
-def person(conn: Connection, psn_no: str) -> Any:
-    row = q.PERSON.first(conn, {"psn_no": psn_no})
+def person(conn: Connection, psn_no: str, locked: Any | None = None) -> Any:
+    """The person's row (``locked``: the row ``lock_person`` returned, so not read again)."""
+    row = locked if locked is not None and locked.psn_no == psn_no else q.PERSON.first(conn, {"psn_no": psn_no})
     if row is None:
         raise InterfaceError(f"未知的人员编号 psn_no {psn_no}", field="psn_no")
     try:

@@ -103,14 +103,13 @@ def prepare(
     chrg_bchno: str | None = None,
 ) -> Prepared:
     conn = call.conn
-    if lock:
-        lookups.lock_person(conn, psn_no)
+    locked = lookups.lock_person(conn, psn_no) if lock else None
     enc = lookups.encounter(conn, mdtrt_id, call.fixmedins_code, psn_no, lock=lock)
     if enc.status == "cancelled":
         raise InterfaceError(f"就诊 {mdtrt_id} 已撤销，不能结算", field="mdtrt_id")
     if insutype is not None and insutype != enc.insutype:
         raise InterfaceError(f"险种 insutype {insutype} 与就诊登记的险种 {enc.insutype} 不一致", field="insutype")
-    person_row = lookups.person(conn, psn_no)
+    person_row = lookups.person(conn, psn_no, locked)
     ins = lookups.insurance(conn, psn_no, enc.insutype)
     when = call.when
     if person_row.death_date is not None and person_row.death_date < enc.begntime.date():

@@ -29,7 +29,7 @@ LOG_INSERT = FastInsert(s.request_log)
 
 # ── persons ─────────────────────────────────────────────────────────────────────────────────
 PERSON = fast(select(s.persons).where(s.persons.c.psn_no == b("psn_no")))
-PERSON_LOCK = fast(select(s.persons.c.psn_no).where(s.persons.c.psn_no == b("psn_no")).with_for_update())
+PERSON_LOCK = fast(select(s.persons).where(s.persons.c.psn_no == b("psn_no")).with_for_update())
 INSURANCE = fast(select(s.insurance).where(s.insurance.c.psn_no == b("psn_no")))
 ASSISTANCE = fast(
     select(s.identities.c.assistance)
