@@ -48,10 +48,11 @@ _TEXT_FIELDS = (
     ("bilg_dept_codg", 30, False), ("bilg_dr_codg", 30, False), ("psn_no", 30, False),
 )
 _ABSENT_TEXT = frozenset(("", "null", "NULL"))
-# Unsigned decimal text as HIS systems send it; anything else goes the long way round.
-_PRICE_TEXT = re.compile(r"(\d{1,16})(?:\.(\d{1,6}))?")
-_COUNT_TEXT = re.compile(r"(\d{1,16})(?:\.(\d{1,4}))?")
-_AMOUNT_TEXT = re.compile(r"(-?)(\d{1,14})(?:\.(\d{1,2}))?")
+# Unsigned decimal text in ASCII digits, as HIS systems send it; anything else (other digits,
+# signs, exponents, spaces) goes the long way round.
+_PRICE_TEXT = re.compile(r"(\d{1,16})(?:\.(\d{1,6}))?", re.ASCII)
+_COUNT_TEXT = re.compile(r"(\d{1,16})(?:\.(\d{1,4}))?", re.ASCII)
+_AMOUNT_TEXT = re.compile(r"(-?)(\d{1,14})(?:\.(\d{1,2}))?", re.ASCII)
 
 
 def _scaled(match: re.Match[str] | None, places: int) -> int | None:
