@@ -103,3 +103,13 @@ def test_yibao_serve_runs_workers_and_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_serve_says_where_the_gateway_master_key_comes_from(tmp_path, monkeypatch):
+    from yibao.interface.cli import master_key_notice
+
+    monkeypatch.delenv("YIBAO_GATEWAY_MASTER_KEY", raising=False)
+    notice = master_key_notice(tmp_path)
+    assert str(tmp_path / "gateway-master.key") in notice and "YIBAO_GATEWAY_MASTER_KEY" in notice
+    monkeypatch.setenv("YIBAO_GATEWAY_MASTER_KEY", "ab" * 32)
+    assert master_key_notice(tmp_path) is None

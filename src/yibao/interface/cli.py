@@ -89,6 +89,9 @@ def serve(
         console.print("[yellow]--no-auth：不校验服务网关请求头，仅供本机演示使用[/yellow]")
     else:
         os.environ.pop("YIBAO_SERVE_NO_AUTH", None)
+        notice = master_key_notice(data_dir)
+        if notice:
+            console.print(f"[dim]{notice}[/dim]")
     console.print(f"yibao 接口服务 http://{host}:{port}/fsi/api/callService · 业务 API http://{host}:{port}/api/docs · "
                   f"{workers} 个进程 · {url.split('@')[-1]}")
     # Hospital systems keep their connections open between calls: an idle one is closed after 75 s
@@ -96,6 +99,17 @@ def serve(
     uvicorn.run("yibao.interface.server:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, access_log=False, http="httptools", loop="uvloop" if _has("uvloop") else "asyncio",
                 timeout_keep_alive=75)
+
+
+def master_key_notice(data_dir: Path) -> str | None:
+    """Where the gateway's master key comes from, when it is the file in the data folder (the
+    default, fine on one machine; production keeps it apart from the data and its backups)."""
+    from .sealing import ENV, FILE_NAME
+
+    if os.environ.get(ENV, "").strip():
+        return None
+    return (f"网关主密钥取自 {data_dir / FILE_NAME}（与数据同一目录，备份数据时会一并带走）；"
+            f"生产环境请由密钥管理系统设置环境变量 {ENV}（64 位十六进制），见 docs/interface-http.md")
 
 
 def _warn_of_plain_secrets(engine, console: Console) -> None:
