@@ -41,26 +41,27 @@ def to_decimal(value: Fraction, places: int) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1).scaleb(-places))
 
 
-# The text fields of a fee line: (name, longest allowed, required).
+# The text fields of a fee line: (name, longest allowed, required), for both readings.
 _TEXT_FIELDS = (
     ("feedetl_sn", 30, True), ("mdtrt_id", 30, True), ("med_list_codg", 50, True), ("init_feedetl_sn", 30, False),
     ("hosp_appr_flag", 3, False), ("chrg_bchno", 30, False), ("medins_list_codg", 150, False),
     ("bilg_dept_codg", 30, False), ("bilg_dr_codg", 30, False), ("psn_no", 30, False),
 )
+_LONGEST = {name: longest for name, longest, _ in _TEXT_FIELDS}
 _ABSENT_TEXT = frozenset(("", "null", "NULL"))
 # Unsigned decimal text in ASCII digits, as HIS systems send it; anything else (other digits,
 # signs, exponents, spaces) goes the long way round.
-_PRICE_TEXT = re.compile(r"(\d{1,16})(?:\.(\d{1,6}))?", re.ASCII)
-_COUNT_TEXT = re.compile(r"(\d{1,16})(?:\.(\d{1,4}))?", re.ASCII)
-_AMOUNT_TEXT = re.compile(r"(-?)(\d{1,14})(?:\.(\d{1,2}))?", re.ASCII)
+_PRICE_TEXT = re.compile(r"(?P<whole>\d{1,16})(?:\.(?P<frac>\d{1,6}))?", re.ASCII)
+_COUNT_TEXT = re.compile(r"(?P<whole>\d{1,16})(?:\.(?P<frac>\d{1,4}))?", re.ASCII)
+_AMOUNT_TEXT = re.compile(r"(?P<sign>-?)(?P<whole>\d{1,14})(?:\.(?P<frac>\d{1,2}))?", re.ASCII)
 
 
 def _scaled(match: re.Match[str] | None, places: int) -> int | None:
     """The matched decimal text × 10^places, as an int (None when it did not match)."""
     if match is None:
         return None
-    whole, frac = match.group(1, 2)
-    return int(whole + (frac or "").ljust(places, "0"))
+    units = int(match["whole"] + (match["frac"] or "").ljust(places, "0"))
+    return -units if match.groupdict().get("sign") else units
 
 
 def _parse_plain(raw: dict[str, Any]) -> tuple[str, FeeLine, dict[str, Any]] | None:
@@ -95,14 +96,11 @@ def _parse_plain(raw: dict[str, Any]) -> tuple[str, FeeLine, dict[str, Any]] | N
     if pric_u is None or cnt_u is None:
         return None
     amount = get("det_item_fee_sumamt")
-    if amount is None or amount == "":
-        fen = None
-    elif type(amount) is str and (m := _AMOUNT_TEXT.fullmatch(amount)) is not None:
-        sign, whole, frac = m.groups()
-        fen = int(whole + (frac or "").ljust(2, "0"))
-        fen = -fen if sign else fen
-    else:
-        return None
+    fen = None
+    if amount is not None and amount != "":
+        fen = _scaled(_AMOUNT_TEXT.fullmatch(amount), 2) if type(amount) is str else None
+        if fen is None:
+            return None
     when = get("fee_ocur_time")
     if when is None or when == "":
         occurred = None
@@ -153,29 +151,29 @@ def _parse_line(raw: dict[str, Any], index: int) -> tuple[str, FeeLine, dict[str
 def _parse_line_field_by_field(raw: dict[str, Any], index: int) -> tuple[str, FeeLine, dict[str, Any]]:
     where = f"feedetail[{index}]"
     try:
-        sn = req_str(raw, "feedetl_sn", 30)
-        mdtrt_id = req_str(raw, "mdtrt_id", 30)
+        sn = req_str(raw, "feedetl_sn", _LONGEST["feedetl_sn"])
+        mdtrt_id = req_str(raw, "mdtrt_id", _LONGEST["mdtrt_id"])
         pric = exact_decimal(raw, "pric", places=6)
         cnt = exact_decimal(raw, "cnt", places=4)
         line = FeeLine(
             feedetl_sn=sn,
-            med_list_codg=req_str(raw, "med_list_codg", 50),
+            med_list_codg=req_str(raw, "med_list_codg", _LONGEST["med_list_codg"]),
             pric=Fraction(pric),  # type: ignore[arg-type]
             cnt=Fraction(cnt),  # type: ignore[arg-type]
             det_item_fee_sumamt=money(raw, "det_item_fee_sumamt", required=False, allow_negative=True),
-            init_feedetl_sn=opt_str(raw, "init_feedetl_sn", 30),
-            hosp_appr_flag=opt_str(raw, "hosp_appr_flag", 3),
+            init_feedetl_sn=opt_str(raw, "init_feedetl_sn", _LONGEST["init_feedetl_sn"]),
+            hosp_appr_flag=opt_str(raw, "hosp_appr_flag", _LONGEST["hosp_appr_flag"]),
         )
         extra = dict(
             # as written, with the interface's number of places (16,6 and 16,4)
             pric=pric.quantize(PLACES[6]),  # type: ignore[union-attr]
             cnt=cnt.quantize(PLACES[4]),  # type: ignore[union-attr]
-            chrg_bchno=opt_str(raw, "chrg_bchno", 30),
-            medins_list_codg=opt_str(raw, "medins_list_codg", 150),
+            chrg_bchno=opt_str(raw, "chrg_bchno", _LONGEST["chrg_bchno"]),
+            medins_list_codg=opt_str(raw, "medins_list_codg", _LONGEST["medins_list_codg"]),
             fee_ocur_time=datetime_field(raw, "fee_ocur_time", required=False),
-            bilg_dept_codg=opt_str(raw, "bilg_dept_codg", 30),
-            bilg_dr_codg=opt_str(raw, "bilg_dr_codg", 30),
-            psn_no=opt_str(raw, "psn_no", 30),
+            bilg_dept_codg=opt_str(raw, "bilg_dept_codg", _LONGEST["bilg_dept_codg"]),
+            bilg_dr_codg=opt_str(raw, "bilg_dr_codg", _LONGEST["bilg_dr_codg"]),
+            psn_no=opt_str(raw, "psn_no", _LONGEST["psn_no"]),
         )
     except InterfaceError as exc:
         raise InterfaceError(f"{where}: {exc.message}", field=exc.field) from None
