@@ -25,7 +25,7 @@ def lock_person(conn: Connection, psn_no: str) -> Any | None:
 
 def person(conn: Connection, psn_no: str, locked: Any | None = None) -> Any:
     """The person's row (``locked``: the row ``lock_person`` returned, so not read again)."""
-    row = locked if locked is not None and locked.psn_no == psn_no else q.PERSON.first(conn, {"psn_no": psn_no})
+    row = locked if locked is not None else q.PERSON.first(conn, {"psn_no": psn_no})
     if row is None:
         raise InterfaceError(f"未知的人员编号 psn_no {psn_no}", field="psn_no")
     try:
