@@ -257,6 +257,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--pace", type=float, default=0.8, help="paced phase: this fraction of the saturation rate")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="paced phase: this many settlements/s instead (the same load for an A/B of latencies)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
@@ -303,9 +305,9 @@ def main() -> None:
         print(f"saturation: {sat['rate']:,.0f} settlements/s ({sat['count']:,} settlements = {2 * sat['count']:,} requests "
               f"in {sat['elapsed']:.1f} s); settlement p50 {pct(sat['settle'], 50):.1f} ms p99 {pct(sat['settle'], 99):.1f} ms; "
               f"request p50 {pct(sat['request'], 50):.1f} ms p99 {pct(sat['request'], 99):.1f} ms", flush=True)
-        target = args.pace * sat["rate"]
+        target = args.rate or args.pace * sat["rate"]
         pace = asyncio.run(paced("127.0.0.1", port, claims[split:], keys, target, args.connections, split))
-        print(f"paced at {args.pace:.0%} ({target:,.0f}/s offered, {pace['rate']:,.0f}/s achieved, {pace['count']:,} settlements): "
+        print(f"paced at {target / sat['rate']:.0%} ({target:,.0f}/s offered, {pace['rate']:,.0f}/s achieved, {pace['count']:,} settlements): "
               f"settlement p50 {pct(pace['settle'], 50):.1f} ms p99 {pct(pace['settle'], 99):.1f} ms; "
               f"request p50 {pct(pace['request'], 50):.1f} ms p99 {pct(pace['request'], 99):.1f} ms; "
               f"{pace['late']} started >1 ms late", flush=True)

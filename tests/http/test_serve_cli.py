@@ -113,3 +113,35 @@ def test_serve_says_where_the_gateway_master_key_comes_from(tmp_path, monkeypatc
     assert str(tmp_path / "gateway-master.key") in notice and "YIBAO_GATEWAY_MASTER_KEY" in notice
     monkeypatch.setenv("YIBAO_GATEWAY_MASTER_KEY", "ab" * 32)
     assert master_key_notice(tmp_path) is None
+
+
+def test_a_worker_hands_the_interpreter_lock_over_after_1_ms_unless_told_otherwise(tmp_path, monkeypatch):
+    import sys
+
+    import pytest
+
+    from yibao.interface.server import app_from_env, switch_interval
+
+    monkeypatch.delenv("YIBAO_SERVE_SWITCH_INTERVAL", raising=False)
+    assert switch_interval() == 0.001
+    monkeypatch.setenv("YIBAO_SERVE_SWITCH_INTERVAL", "0.002")
+    assert switch_interval() == 0.002
+    for bad in ("fast", "0", "1"):
+        monkeypatch.setenv("YIBAO_SERVE_SWITCH_INTERVAL", bad)
+        with pytest.raises(SystemExit, match="YIBAO_SERVE_SWITCH_INTERVAL"):
+            switch_interval()
+    # A worker (uvicorn's factory) sets it for its process.
+    before = sys.getswitchinterval()
+    monkeypatch.setenv("YIBAO_SERVE_SWITCH_INTERVAL", "0.0025")
+    monkeypatch.setenv("YIBAO_DATABASE_URL", f"sqlite:///{tmp_path / 'w.sqlite'}")
+    monkeypatch.setenv("YIBAO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("YIBAO_API_SECRET", "test-secret-0123456789abcdef0123456789")
+    db.create_all(db.make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}"))
+    try:
+        app_from_env()
+        assert abs(sys.getswitchinterval() - 0.0025) < 1e-9
+    finally:
+        sys.setswitchinterval(before)
+        import gc
+
+        gc.unfreeze()

@@ -19,6 +19,7 @@ import datetime as dt
 import gc
 import logging
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -329,10 +330,29 @@ def create_app(engine: Engine, *, auth: bool = True, data_dir: Path | None = Non
     return app
 
 
+def switch_interval() -> float:
+    """Seconds a thread may keep the interpreter lock while another waits for it, in a worker.
+
+    The event loop (reading requests, answering) and the writer thread (the database work)
+    share one interpreter lock. The writer lets go of it at every statement, as SQLite and
+    psycopg do while they work, and then waits for the loop to let go again: by default up to
+    5 ms each time, while it holds the database's write lock. 1 ms keeps a settlement's
+    statements close together (docs/benchmarks.md). ``YIBAO_SERVE_SWITCH_INTERVAL`` overrides it."""
+    raw = os.environ.get("YIBAO_SERVE_SWITCH_INTERVAL", "").strip()
+    try:
+        value = float(raw) if raw else 0.001
+    except ValueError:
+        raise SystemExit(f"YIBAO_SERVE_SWITCH_INTERVAL={raw!r}: expected seconds, e.g. 0.001") from None
+    if not 0.0001 <= value <= 0.1:
+        raise SystemExit(f"YIBAO_SERVE_SWITCH_INTERVAL={raw!r}: expected between 0.0001 and 0.1 seconds")
+    return value
+
+
 def app_from_env() -> FastAPI:
     """The factory uvicorn workers call (``yibao serve`` passes its options in the environment)."""
     from yibao.storage import db
 
+    sys.setswitchinterval(switch_interval())
     engine = db.make_engine(os.environ.get("YIBAO_DATABASE_URL") or None)
     data_dir = Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data"))
     auth = os.environ.get("YIBAO_SERVE_NO_AUTH", "") != "1"
