@@ -38,9 +38,9 @@ def dumps_text(value: Any) -> str:
     return _encoder.encode(value).decode("utf-8")
 
 
-def fingerprint_text(value: Any) -> str:
-    """Compact JSON with keys sorted and numbers as their text: for fingerprints of bodies."""
-    return _canonical.encode(value).decode("utf-8")
+def fingerprint_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON with keys sorted and numbers as their text: for fingerprints of bodies."""
+    return _canonical.encode(value)
 
 
 def loads(data: bytes | str) -> Any:

@@ -209,3 +209,42 @@ def test_a_secret_stored_in_plain_text_before_sealing_still_works_and_can_be_sea
         stored = conn.execute(select(s.gateway_keys.c.secret).where(s.gateway_keys.c.access_key == "AKold")).scalar_one()
     assert stored.startswith("sm4:") and box.open(stored) == "plain-old-secret"
     client.transport.close()
+
+
+def test_a_secret_is_opened_once_but_its_row_is_read_again_after_the_ttl(world, keys, box, tmp_path):
+    """SM4 in pure Python takes milliseconds: the opened secret is kept by its sealed text, while
+    the key's row is still read again every ``ttl`` (here 0: every time), so a revocation or a
+    new secret takes effect."""
+    opened = []
+
+    class CountingBox:
+        def open(self, sealed):
+            opened.append(sealed)
+            return box.open(sealed)
+
+    checker = gateway.Gateway(world, data_dir=tmp_path, ttl=0)
+    checker._box = CountingBox()
+    first = checker.key(keys[HOSPITAL].access_key)
+    again = checker.key(keys[HOSPITAL].access_key)
+    assert first.secret == again.secret == keys[HOSPITAL].secret and len(opened) == 1
+    assert checker.key(keys[TOWNSHIP].access_key).secret == keys[TOWNSHIP].secret and len(opened) == 2
+    with world.begin() as conn:  # a new secret under the same access key is opened afresh
+        conn.execute(s.gateway_keys.update().where(s.gateway_keys.c.access_key == keys[HOSPITAL].access_key)
+                     .values(secret=box.seal("rotated-secret")))
+    assert checker.key(keys[HOSPITAL].access_key).secret == "rotated-secret" and len(opened) == 3
+    with world.begin() as conn:
+        assert gateway.revoke_key(conn, keys[HOSPITAL].access_key)
+    assert checker.key(keys[HOSPITAL].access_key).status == "revoked" and len(opened) == 3
+
+
+def test_a_body_fingerprint_is_the_sha256_of_its_sorted_text():
+    """Request-log fingerprints stored by earlier versions (hashed from the text) still match."""
+    import hashlib
+    from decimal import Decimal
+
+    from yibao.interface.envelope import body_digest
+
+    body = {"data": {"psn_no": "P1", "medfee_sumamt": Decimal("12.30"), "名称": "住院"}, "feedetail": [{"cnt": 2, "pric": "1.5"}]}
+    text = '{"data":{"medfee_sumamt":"12.30","psn_no":"P1","名称":"住院"},"feedetail":[{"cnt":2,"pric":"1.5"}]}'
+    assert body_digest("2304", body) == hashlib.sha256(f"2304\n{text}".encode()).hexdigest()
+    assert body_digest("2304", {**body, "data": {**body["data"], "psn_no": "P2"}}) != body_digest("2304", body)

@@ -226,6 +226,10 @@ class Gateway:
         self.clock = clock
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, GatewayKey | None]] = {}
+        # Opened secrets by their sealed text. A key's row is read again every ``ttl`` seconds
+        # (so a revocation takes effect), but SM4 in pure Python takes milliseconds: a secret
+        # is opened again only when its sealed text changed.
+        self._opened: dict[str, str] = {}
 
     def key(self, access_key: str) -> GatewayKey | None:
         now = time.monotonic()
@@ -248,13 +252,21 @@ class Gateway:
     def _open(self, row: Any) -> str:
         if not is_sealed(row.secret):
             return row.secret
+        opened = self._opened.get(row.secret)
+        if opened is not None:
+            return opened
         try:
             if self._box is None:
                 self._box = SecretBox.of(self.data_dir)
-            return self._box.open(row.secret)
+            opened = self._box.open(row.secret)
         except SealError as exc:
             log.error("access key %s: %s", row.access_key, exc)
             raise GatewayRefusal(f"{MSG_UNKNOWN}：平台无法解密访问密钥 {row.access_key[:40]} 的密钥，请联系医保局信息科") from None
+        with self._lock:
+            if len(self._opened) > 10_000:
+                self._opened.clear()
+            self._opened[row.secret] = opened
+        return opened
 
     def check(self, headers: Mapping[str, str]) -> GatewayKey:
         """The key that signed this request, or GatewayRefusal (401)."""
