@@ -72,6 +72,8 @@ def serve(
     from yibao.api.security import api_secret
     from yibao.storage import db
 
+    from . import workers as server_workers
+
     console = Console()
     url = db.normalise_url(database_url or db.default_url())
     engine = _engine(url)  # migrate once, before the workers start
@@ -96,9 +98,17 @@ def serve(
                   f"{workers} 个进程 · {url.split('@')[-1]}")
     # Hospital systems keep their connections open between calls: an idle one is closed after 75 s
     # (uvicorn's default of 5 s made clients race the close when they reused one).
-    uvicorn.run("yibao.interface.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False, http="httptools", loop="uvloop" if _has("uvloop") else "asyncio",
-                timeout_keep_alive=75)
+    options = dict(log_level=log_level, access_log=False, http="httptools", loop="uvloop" if _has("uvloop") else "asyncio",
+                   timeout_keep_alive=75)
+    if workers > 1 and server_workers.supported():
+        # A socket per worker, so that the kernel spreads the connections over them (workers.py).
+        problem = server_workers.check_port(host, port)
+        if problem:
+            console.print(f"[red]{problem}[/red]")
+            raise typer.Exit(1)
+        server_workers.Workers(host, port, workers, options).run()
+        return
+    uvicorn.run(server_workers.APP, factory=True, host=host, port=port, workers=workers, **options)
 
 
 def master_key_notice(data_dir: Path) -> str | None:
