@@ -15,7 +15,10 @@ What it does:
   5. paced: the same at 80 % of the measured saturation rate (open loop, fixed arrival times),
      for the latencies a hospital sees when the platform is busy but not overloaded.
 It reports settlements/s (one settlement = 2301 + 2304) and p50/p99 latency of the settlement
-(both requests) and of each request. The load client is a small asyncio HTTP/1.1 client (no
+(both requests) and of each request; then, from the workers' access logs, the paced phase's
+latency as the server saw it and how the requests were spread over the workers.
+``--rate N`` paces at N settlements/s instead of 80 % of the measured rate: the same load for
+both sides of an A/B of latencies. The load client is a small asyncio HTTP/1.1 client (no
 third-party HTTP library) so that it takes as little of the shared CPU as possible; it runs on
 the same machine as the server. Like wrk or h2load it sends requests prepared beforehand: every
 envelope is serialised and signed (gateway headers, HMAC-SHA1, well inside the 30-minute
@@ -242,6 +245,25 @@ def cpu_split(root: int) -> tuple[float, float]:
     return server, database
 
 
+def server_side(data_dir: Path, paced_requests: int) -> str:
+    """The paced phase as the server saw it, from the workers' access logs: latency from the
+    request's arrival to its answer (no client or kernel time), and how the requests were
+    spread over the worker processes (one log per worker)."""
+    entries = []
+    for path in sorted((data_dir / "logs").glob("interface-access*.log")):
+        for line in path.read_text().splitlines():
+            entry = jsonio.loads(line)
+            entries.append((entry["time"], float(entry["latency_ms"]), path.stem))
+    entries.sort()
+    paced = entries[-paced_requests:]
+    latency = [ms for _, ms, _ in paced]
+    spread = {}
+    for _, _, worker in paced:
+        spread[worker] = spread.get(worker, 0) + 1
+    return (f"server side, paced phase: request p50 {pct(latency, 50):.1f} ms p99 {pct(latency, 99):.1f} ms; "
+            f"requests per worker {sorted(spread.values(), reverse=True)}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -317,6 +339,7 @@ def main() -> None:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+    print(server_side(tmp, 2 * len(claims[split:])), flush=True)
     from sqlalchemy import func, select
 
     from yibao.storage import db

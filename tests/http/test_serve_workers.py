@@ -152,3 +152,16 @@ def test_the_workers_sockets_share_one_port_and_the_kernel_spreads_connections_o
             sock.close()
     # Spread by a hash of each client's port: all 64 on one socket would happen once in 2^63.
     assert sum(accepted) == 64 and min(accepted) >= 8, accepted
+
+
+def test_workers_that_keep_failing_to_start_stop_the_server_with_an_error(tmp_path):
+    # A setting only the workers read is wrong: each worker exits at once.
+    result = subprocess.run(
+        [sys.executable, "-m", "yibao.cli", "serve", "--no-auth", "--workers", "2", "--port", str(free_port()),
+         "--database-url", f"sqlite:///{tmp_path / 'w.sqlite'}", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, YIBAO_API_SECRET="test-secret-0123456789abcdef0123456789", YIBAO_SERVE_SWITCH_INTERVAL="soon"),
+    )
+    assert result.returncode == 1
+    assert "YIBAO_SERVE_SWITCH_INTERVAL='soon'" in result.stderr
+    assert "工作进程连续 5 次启动后即退出，服务停止" in result.stderr

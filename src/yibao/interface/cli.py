@@ -106,7 +106,9 @@ def serve(
         if problem:
             console.print(f"[red]{problem}[/red]")
             raise typer.Exit(1)
-        server_workers.Workers(host, port, workers, options).run()
+        code = server_workers.Workers(host, port, workers, options).run()
+        if code:
+            raise typer.Exit(code)
         return
     uvicorn.run(server_workers.APP, factory=True, host=host, port=port, workers=workers, **options)
 
