@@ -168,3 +168,28 @@ def test_fee_rows_written_from_a_prepared_upload_equal_those_written_under_the_l
         stored.append([{k: v for k, v in r.items() if k not in ("mdtrt_id", "upload_msgid", "id")} for r in rows])
     assert stored[0] == stored[1]
     assert stored[1][0]["pric"] == Decimal("12.345678") and stored[1][0]["chrg_bchno"] == "B7"
+
+
+def test_an_expired_audit_library_is_rebuilt_before_the_write_lock(hospital, platform, world, monkeypatch):
+    """A settlement that finds the audit library's cache expired rebuilds it on a reading
+    connection in ``prepare``, not under the group's write lock with every writer waiting."""
+    from yibao.audit import realtime
+
+    mdtrt_id, _ = admit_and_upload(hospital)
+    envelope = hospital.envelope("2304", {"data": hospital.settle_data(mdtrt_id, "P1", "390", "10500.00")})
+    upload = hospital.envelope("2301", {"feedetail": hospital.fee_lines(
+        hospital.admit(psn_no="P2", insutype="390", med_type="21", begntime="2020-03-02 08:00:00"), "P2", [("XA", 10, 1)])})
+    rebuilt_on = []
+    real = realtime.active_library
+
+    def counting(conn=None, path=None):
+        rebuilt_on.append(bool(conn.get_execution_options().get("yibao_readonly")))
+        return real(conn, path)
+
+    monkeypatch.setattr(realtime, "active_library", counting)
+    realtime.clear_cache()
+    assert not realtime.is_fresh(world)
+    answers = platform.call_many([envelope, upload])
+    assert [a["infcode"] for a in answers] == [0, 0]
+    assert rebuilt_on == [True]  # once, on the reading connection; the settlement found it fresh
+    assert realtime.is_fresh(world)

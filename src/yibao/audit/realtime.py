@@ -26,6 +26,7 @@ import hashlib
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -56,9 +57,29 @@ _cache_lock = threading.Lock()
 CACHE_SECONDS = float(os.environ.get("YIBAO_AUDIT_CACHE_SECONDS", "60"))
 
 
+# The text of each engine's URL, made once: rendering a URL on every settlement cost more than
+# the rest of the cache lookup.
+_url_texts: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+
+
+def _cache_key(engine: Any, library: Library | None) -> str:
+    url = _url_texts.get(engine)
+    if url is None:
+        url = str(engine.url)
+        with _cache_lock:
+            _url_texts[engine] = url
+    return url + (library.sha256 if library else "")
+
+
+def is_fresh(engine: Any, library: Library | None = None) -> bool:
+    """Would ``compiled_for`` on ``engine`` answer from the cache, without rebuilding?"""
+    hit = _cache.get(_cache_key(engine, library))
+    return hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS
+
+
 def compiled_for(conn, library: Library | None = None) -> Compiled:
     """The active library with its knowledge and the catalogue, rebuilt at most every CACHE_SECONDS."""
-    key = str(conn.engine.url) + (library.sha256 if library else "")
+    key = _cache_key(conn.engine, library)
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)

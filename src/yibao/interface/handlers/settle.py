@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from yibao.storage import schema as s
+from yibao.storage.db import reading
 
 from .. import lookups, settling
 from ..errors import InterfaceError
@@ -59,6 +60,22 @@ def _settle(call: Call, *, inpatient: bool, book: bool) -> dict[str, Any]:
     settling.check_declared(data, result, declared)
     setl_id = settling.book(call, prep, result) if book else None
     return {"setlinfo": settling.setlinfo(prep, result, setl_id, call), "setldetail": settling.setldetail(result)}
+
+
+def prepare_settlement(request: Any, platform: Any) -> None:
+    """Before the write lock (``Transaction.prepare`` of 2207/2304): rebuild the audit library's
+    compiled form when its cache has expired (every 60 s by default), so that the settlement that
+    finds it stale does not rebuild it while holding the lock, with every other writer waiting
+    (it reads and compiles the rules, the knowledge base and the catalogue)."""
+    try:
+        from yibao.audit import realtime
+    except ImportError:  # the audit package is optional for the interface
+        return None
+    if not realtime.is_fresh(platform.engine):
+        with reading(platform.engine) as conn:
+            realtime.compiled_for(conn)
+            conn.rollback()
+    return None
 
 
 def _audit_gate(call: Call, mdtrt_id: str) -> None:
