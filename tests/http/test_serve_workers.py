@@ -165,3 +165,17 @@ def test_workers_that_keep_failing_to_start_stop_the_server_with_an_error(tmp_pa
     assert result.returncode == 1
     assert "YIBAO_SERVE_SWITCH_INTERVAL='soon'" in result.stderr
     assert "工作进程连续 5 次启动后即退出，服务停止" in result.stderr
+
+
+def test_a_port_another_server_shares_with_so_reuseport_is_refused_too():
+    """A second yibao serve on the same port could bind it (SO_REUSEPORT) and take half the
+    connections: the check finds the first one listening."""
+    other = workers.listening_socket("127.0.0.1", 0)
+    port = other.getsockname()[1]
+    try:
+        assert workers.check_port("127.0.0.1", port) is None  # bound but not listening: free to use
+        other.listen()
+        problem = workers.check_port("127.0.0.1", port)
+        assert problem is not None and "已有服务在监听" in problem and "--port" in problem
+    finally:
+        other.close()

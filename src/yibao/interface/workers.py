@@ -7,8 +7,9 @@ workers served 2,600–3,000 of 3,000 requests in 9 of 16 runs, while the other 
 socket per worker bound to the same port, the kernel spreads new connections evenly over the
 workers (by a hash of the client's address and port).
 
-``serve`` starts the workers, restarts one that dies, and stops them all on SIGINT or SIGTERM.
-Where the platform has no ``SO_REUSEPORT`` (Windows), ``yibao serve`` uses uvicorn's own workers.
+``Workers.run`` starts the workers, restarts one that dies, and stops them all on SIGINT or
+SIGTERM. Elsewhere than on Linux (Windows has no ``SO_REUSEPORT``; macOS has it but does not
+spread connections with it), ``yibao serve`` uses uvicorn's own workers.
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ def check_port(host: str, port: int) -> str | None:
         listening_socket(host, port).close()
     except OSError as exc:
         return f"{host}:{port} 无法监听（{exc.strerror or exc}）：端口可能已被其他程序占用，请换一个 --port"
-    return None
+    # Another server with SO_REUSEPORT sockets of the same user (a second yibao serve) could bind
+    # the port too, and the kernel would then split the hospitals' connections between the two.
+    probe = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+    try:
+        with socket.create_connection((probe, port), timeout=1):
+            return f"{host}:{port} 已有服务在监听（可能是另一个 yibao serve）：请先停止它，或换一个 --port"
+    except OSError:
+        return None
 
 
 def _worker(host: str, port: int, options: dict[str, Any]) -> None:
@@ -112,7 +120,3 @@ class Workers:
             if process.is_alive():
                 process.kill()
                 process.join()
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self._processes]
