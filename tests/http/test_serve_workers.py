@@ -40,6 +40,15 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+
+
 def wait_until(check, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,7 +115,7 @@ def test_connections_are_spread_over_the_workers_and_a_dead_worker_is_replaced(s
     workers_now = children(process.pid)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
-    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers_now), timeout=10)
+    wait_until(lambda: not any(alive(pid) for pid in workers_now), timeout=10)
 
 
 def test_a_port_in_use_is_refused_with_what_to_do(tmp_path):
@@ -179,3 +188,14 @@ def test_a_port_another_server_shares_with_so_reuseport_is_refused_too():
         assert problem is not None and "已有服务在监听" in problem and "--port" in problem
     finally:
         other.close()
+
+
+def test_workers_stop_when_their_supervisor_is_killed(serving):
+    """SIGKILL leaves the supervisor no chance to stop its workers: they notice and stop, so the
+    port is free for the next start."""
+    process, port, _ = serving
+    workers_now = wait_until(lambda: children(process.pid) if len(children(process.pid)) >= 2 else None)
+    process.kill()
+    process.wait()
+    wait_until(lambda: not any(alive(pid) for pid in workers_now), timeout=30)
+    assert workers.check_port("127.0.0.1", port) is None

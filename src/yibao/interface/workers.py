@@ -15,9 +15,11 @@ spread connections with it), ``yibao serve`` uses uvicorn's own workers.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
 import sys
+import threading
 import time
 from typing import Any
 
@@ -61,9 +63,22 @@ def _worker(host: str, port: int, options: dict[str, Any]) -> None:
     """One worker process: uvicorn on a socket of its own."""
     import uvicorn
 
+    _stop_when_orphaned(os.getppid())
     sock = listening_socket(host, port)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """Shut this worker down (SIGTERM, as ``Workers`` would) once its supervisor is gone: killed
+    with SIGKILL it cannot stop the workers, which would otherwise keep the port."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="yibao-orphan-watch", daemon=True).start()
 
 
 class Workers:
