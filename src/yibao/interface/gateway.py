@@ -243,10 +243,7 @@ class Gateway:
         key = None
         if row is not None:
             key = GatewayKey(row.access_key, self._open(row), row.fixmedins_code, row.algorithm, row.sm2_public_key, row.status)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[access_key] = (now, key)
+        self._remember(self._cache, access_key, (now, key))
         return key
 
     def _open(self, row: Any) -> str:
@@ -262,11 +259,16 @@ class Gateway:
         except SealError as exc:
             log.error("access key %s: %s", row.access_key, exc)
             raise GatewayRefusal(f"{MSG_UNKNOWN}：平台无法解密访问密钥 {row.access_key[:40]} 的密钥，请联系医保局信息科") from None
-        with self._lock:
-            if len(self._opened) > 10_000:
-                self._opened.clear()
-            self._opened[row.secret] = opened
+        self._remember(self._opened, row.secret, opened)
         return opened
+
+    def _remember(self, cache: dict[str, Any], key: str, value: Any) -> None:
+        """Keep ``value`` in one of the caches, which are emptied rather than let grow without end
+        (unknown access keys are remembered too, and anyone can send those)."""
+        with self._lock:
+            if len(cache) > 10_000:
+                cache.clear()
+            cache[key] = value
 
     def check(self, headers: Mapping[str, str]) -> GatewayKey:
         """The key that signed this request, or GatewayRefusal (401)."""

@@ -62,16 +62,22 @@ def _settle(call: Call, *, inpatient: bool, book: bool) -> dict[str, Any]:
     return {"setlinfo": settling.setlinfo(prep, result, setl_id, call), "setldetail": settling.setldetail(result)}
 
 
+def _realtime_audit() -> Any:
+    """``yibao.audit.realtime``, or None where the optional audit package is not installed."""
+    try:
+        from yibao.audit import realtime
+    except ImportError:
+        return None
+    return realtime
+
+
 def prepare_settlement(request: Any, platform: Any) -> None:
     """Before the write lock (``Transaction.prepare`` of 2207/2304): rebuild the audit library's
     compiled form when its cache has expired (every 60 s by default), so that the settlement that
     finds it stale does not rebuild it while holding the lock, with every other writer waiting
     (it reads and compiles the rules, the knowledge base and the catalogue)."""
-    try:
-        from yibao.audit import realtime
-    except ImportError:  # the audit package is optional for the interface
-        return None
-    if not realtime.is_fresh(platform.engine):
+    realtime = _realtime_audit()
+    if realtime is not None and not realtime.is_fresh(platform.engine):
         with reading(platform.engine) as conn:
             realtime.compiled_for(conn)
             conn.rollback()
@@ -82,9 +88,8 @@ def _audit_gate(call: Call, mdtrt_id: str) -> None:
     """Refuse the settlement when the audit library blocks refuse-severity findings (拒付) and this
     encounter has one. The check runs only when blocking is switched on: the library's
     ``block_settlement_on_refuse`` or ``YIBAO_AUDIT_BLOCK_REFUSE=1`` (docs/audit.md)."""
-    try:
-        from yibao.audit import realtime
-    except ImportError:  # the audit package is optional for the interface
+    realtime = _realtime_audit()
+    if realtime is None:
         return
     compiled = realtime.compiled_for(call.conn)
     if not realtime.blocking_enabled(compiled.library):
