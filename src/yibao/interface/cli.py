@@ -52,7 +52,7 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."),
     writers: Optional[int] = typer.Option(None, "--writers", min=1, max=32,
-                                          help="Writer threads per worker: default 4 on PostgreSQL, 1 on SQLite (which writes one at a time)."),
+                                          help="Writer threads per worker: default 2 on PostgreSQL, 1 on SQLite (which writes one at a time)."),
     database_url: Optional[str] = DB_OPTION,
     data_dir: Path = typer.Option(Path(os.environ.get("YIBAO_DATA_DIR", "yibao-data")), "--data-dir",
                                   help="Folder for the access log (logs/), the API token secret and the gateway master key."),
@@ -62,7 +62,7 @@ def serve(
     """Serve the national interface and the bureau API.
 
     Example: yibao serve --host 0.0.0.0 --port 8000 --workers 2
-             yibao serve --workers 2 --writers 4 --database-url postgresql://…/yibao
+             yibao serve --workers 2 --writers 2 --database-url postgresql://…/yibao
              yibao serve --no-auth          # a local demo without gateway keys
     """
     if ctx.invoked_subcommand is not None:

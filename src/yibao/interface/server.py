@@ -80,9 +80,11 @@ class InterfaceService:
         # server ahead of its callers. ``YIBAO_SERVE_GROUP=1`` writes one request at a time.
         self.group_max = max(1, int(os.environ.get("YIBAO_SERVE_GROUP", "64")))
         # SQLite writes one transaction at a time, so one writer thread. PostgreSQL runs several
-        # at once (row locks keep two settlements of one person apart), and a writer spends most
-        # of its time waiting for the server's answers: several writer threads keep the CPUs busy.
-        default_writers = "1" if engine.dialect.name == "sqlite" else "4"
+        # at once (row locks keep two settlements of one person apart), and a writer spends much
+        # of its time waiting for the server's answers: a second writer thread keeps the CPUs
+        # busy. More than two only add interpreter-lock handovers and smaller groups (more
+        # commits): 4 gave 251–263 settlements/s against 289–307/s with 2 (docs/benchmarks.md).
+        default_writers = "1" if engine.dialect.name == "sqlite" else "2"
         self.writers = max(1, int(os.environ.get("YIBAO_SERVE_WRITERS", default_writers)))
         self._writer = ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="yibao-writer")
         self._pending: list[tuple[Any, asyncio.Future]] = []
