@@ -57,6 +57,35 @@ def test_a_repeated_msgid_inside_one_group_is_answered_from_the_first(hospital, 
     assert paid == 594100  # paid once, as in the single-request retry test
 
 
+def test_a_logged_msgid_in_a_group_is_answered_from_the_log_even_where_serving_it_again_would_succeed(
+        hospital, platform, world):
+    """A group's plain pass does not look its requests up in the request log one by one. Here
+    serving the requests again would succeed (2601 is idempotent; the late original of a
+    reversed msgid would settle): only the log's primary key, met when the group's log rows go
+    in, catches them. The group is then served again request by request, and nothing is paid
+    twice."""
+    first, _ = admit_and_upload(hospital)
+    lost = hospital.envelope("2304", {"data": hospital.settle_data(first, "P1", "390", "10500.00")})
+    reversal = hospital.envelope("2601", {"data": {"psn_no": "P1", "omsgid": lost["msgid"], "oinfno": "2304"}})
+    assert platform.call(reversal)["infcode"] == 0  # the original never arrived: its msgid is voided
+    second = hospital.admit(psn_no="P2", insutype="390", med_type="21", begntime="2020-03-02 08:00:00")
+    upload = hospital.envelope("2301", {"feedetail": hospital.fee_lines(second, "P2", [("XA", 10, 2)], start=10)})
+    stored_reversal = platform.call(dict(reversal))
+    answers = platform.call_many([dict(reversal), lost, upload])
+    assert answers[0] == stored_reversal  # the stored answer, word for word
+    assert answers[1]["infcode"] == -1 and "已被冲正" in answers[1]["err_msg"]
+    assert answers[2]["infcode"] == 0
+    assert count(world, s.settlements) == 0
+    with world.connect() as conn:
+        lines = conn.execute(select(s.fee_lines.c.feedetl_sn, s.fee_lines.c.status)
+                             .where(s.fee_lines.c.mdtrt_id == first)).all()
+        log = s.request_log.c
+        mine = [lost["msgid"], reversal["msgid"], upload["msgid"]]
+        logged = dict(conn.execute(select(log.msgid, log.status).where(log.msgid.in_(mine))).all())
+    assert {status for _, status in lines} == {"active"}  # the late original settled nothing
+    assert logged == {lost["msgid"]: "voided", reversal["msgid"]: "ok", upload["msgid"]: "ok"}
+
+
 def test_group_answers_and_books_equal_one_by_one(world):
     """The same day's requests, once through ``call`` one at a time and once through
     ``call_many`` in one group, give the same answers and the same books."""

@@ -207,29 +207,37 @@ class Platform:
                 raise InterfaceError(_internal_error(request)) from None
         raise InterfaceError("平台繁忙，请求未处理，请稍后重试")
 
-    def _apply(self, conn: Connection, routed: "_Routed") -> dict[str, Any]:
-        """Run a mutating request on ``conn`` and log it; the caller commits."""
+    def _apply(self, conn: Connection, routed: "_Routed", log_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Run a mutating request on ``conn`` and log it; the caller commits.
+
+        With ``log_rows`` the request is neither looked up in the request log nor logged here:
+        its log row is appended for the caller to insert with the rest of its group. A request
+        whose msgid is already logged — a repeat, a late copy of a reversed one — then meets the
+        log's primary key at that insert, and the caller serves the group again the careful way
+        (``_serve_group``)."""
         request, received = routed.request, routed.received
-        stored = self._replay(conn, request)
-        if stored is not None:
-            return stored
+        if log_rows is None:
+            stored = self._replay(conn, request)
+            if stored is not None:
+                return stored
         call = Call(request, routed.institution, conn, self, early=routed.early)
         output = routed.tx.handler(call)
         response = success(output, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
         text = canonical_json(response)
-        q.LOG_INSERT.run(
-            conn,
-            dict(
-                fixmedins_code=request.fixmedins_code,
-                msgid=request.msgid,
-                infno=request.infno,
-                body_sha256=request.body_sha256,
-                status="ok",
-                response=text,
-                received_at=received,
-                ref_id=call.ref_id,
-            ),
+        row = dict(
+            fixmedins_code=request.fixmedins_code,
+            msgid=request.msgid,
+            infno=request.infno,
+            body_sha256=request.body_sha256,
+            status="ok",
+            response=text,
+            received_at=received,
+            ref_id=call.ref_id,
         )
+        if log_rows is None:
+            q.LOG_INSERT.run(conn, row)
+        else:
+            log_rows.append(row)
         return Answer(response, text)
 
     # ── serving a group in one transaction ───────────────────────────────────────────────────
@@ -237,11 +245,16 @@ class Platform:
     def _serve_group(self, group: list[tuple[int, "_Routed"]], answers: list[dict[str, Any] | None]) -> None:
         # First as one plain transaction: a savepoint per request costs two more statements each
         # (and on PostgreSQL a subtransaction), for the rare request that is refused after it
-        # has written. If any request is refused or fails, nothing of this pass is kept and the
-        # group is served again with a savepoint each, which answers every request as before.
+        # has written. The requests are not looked up in the request log one by one: their log
+        # rows go in together at the end, and a msgid logged already (a repeat) breaks the log's
+        # primary key there. If any request is refused or fails, or a msgid was logged, nothing
+        # of this pass is kept and the group is served again with a savepoint each, which looks
+        # every request up and answers it as before.
         try:
             with writing(self.engine) as conn:
-                done = {index: self._apply(conn, routed) for index, routed in group}
+                log_rows: list[dict[str, Any]] = []
+                done = {index: self._apply(conn, routed, log_rows) for index, routed in group}
+                q.LOG_INSERT.run(conn, log_rows)
         except Exception:  # noqa: BLE001 - a refusal or a failure: nothing was kept; served again with savepoints
             self._serve_group_in_savepoints(group, answers)
             return
