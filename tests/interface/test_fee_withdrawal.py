@@ -90,3 +90,19 @@ def test_2205_withdraws_an_outpatient_charge_batch(hospital, world):
     assert statuses(world, mdtrt_id) == {"1": "cancelled", "2": "cancelled", "3": "active"}
     missing = withdraw(hospital, "2205", mdtrt_id, "chrg_bchno", "9")
     assert missing["infcode"] == -1 and "没有chrg_bchno 9 的费用明细" in missing["err_msg"]
+
+
+def test_used_serial_numbers_in_a_group_are_refused_by_name_and_the_rest_is_kept(hospital, platform, world):
+    """In a group (``yibao serve`` under load) the first pass leaves used serial numbers to the
+    fee lines' primary key; the group is then served again with the check, so the refusals
+    still name the number, and the group's other requests are kept."""
+    mdtrt_id, _ = admit_and_upload(hospital)  # lines 1, 2, 3
+    assert withdraw(hospital, "2302", mdtrt_id, "feedetl_sn", "3")["infcode"] == 0
+    reused = hospital.envelope("2301", {"feedetail": hospital.fee_lines(mdtrt_id, "P1", [("XC", 400, 1)], start=3)})
+    duplicate = hospital.envelope("2301", {"feedetail": hospital.fee_lines(mdtrt_id, "P1", [("XA", 1, 1)], start=2)})
+    fresh = hospital.envelope("2301", {"feedetail": hospital.fee_lines(mdtrt_id, "P1", [("XC", 400, 1)], start=4)})
+    answers = platform.call_many([reused, fresh, duplicate])
+    assert [a["infcode"] for a in answers] == [-1, 0, -1]
+    assert "feedetl_sn 3" in answers[0]["err_msg"] and "已撤销" in answers[0]["err_msg"]
+    assert "feedetl_sn 2 在本次就诊中重复" in answers[2]["err_msg"]
+    assert statuses(world, mdtrt_id) == {"1": "active", "2": "active", "3": "cancelled", "4": "active"}

@@ -43,6 +43,11 @@ class Call:
     platform: "Platform"
     ref_id: str | None = None  # the business object made (mdtrt_id, setl_id …), for the log
     early: Any = None  # what the transaction's ``prepare`` worked out before the write lock
+    # True in a group's first pass (``Platform._serve_group``): a check that the database's own
+    # keys make anyway (a serial number used before) may be left to them. A key broken there
+    # sends the group round again with ``optimistic`` False, where the check runs and the
+    # refusal names the problem.
+    optimistic: bool = False
 
     @property
     def input(self) -> dict[str, Any]:
@@ -220,7 +225,7 @@ class Platform:
             stored = self._replay(conn, request)
             if stored is not None:
                 return stored
-        call = Call(request, routed.institution, conn, self, early=routed.early)
+        call = Call(request, routed.institution, conn, self, early=routed.early, optimistic=log_rows is not None)
         output = routed.tx.handler(call)
         response = success(output, admvs=request.mdtrtarea_admvs, received=received, now=self.clock())
         text = canonical_json(response)

@@ -234,10 +234,10 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
         enc = lookups.encounter(call.conn, mdtrt_id, call.fixmedins_code, lock=True)
         _check_open(enc, inpatient)
         # Which of these serial numbers the encounter has used already, withdrawn ones included
-        # (a withdrawn line keeps its row, and its number, for the record).
-        serials = {f"sn{i}": item.line.feedetl_sn for i, item in enumerate(items)}
-        used = {row.feedetl_sn: row.status
-                for row in q.line_serials(len(items)).all(call.conn, {"mdtrt_id": mdtrt_id, **serials})}
+        # (a withdrawn line keeps its row, and its number, for the record). The fee lines'
+        # primary key (mdtrt_id, feedetl_sn) refuses a used number anyway, so an optimistic
+        # pass leaves it to the key; the careful pass asks, to say which number and why.
+        used = {} if call.optimistic else _used_serials(call, mdtrt_id, items)
         for item in items:
             sn, psn_no = item.line.feedetl_sn, item.extra["psn_no"]
             if psn_no and psn_no != enc.psn_no:
@@ -263,6 +263,13 @@ def upload(call: Call, *, inpatient: bool) -> dict[str, Any]:
         q.LINES_INSERT.run(call.conn, rows)
         call.ref_id = mdtrt_id
     return {"result": results}
+
+
+def _used_serials(call: Call, mdtrt_id: str, items: list[_Line]) -> dict[str, str]:
+    """The status of each of these serial numbers the encounter has stored already."""
+    serials = {f"sn{i}": item.line.feedetl_sn for i, item in enumerate(items)}
+    return {row.feedetl_sn: row.status
+            for row in q.line_serials(len(items)).all(call.conn, {"mdtrt_id": mdtrt_id, **serials})}
 
 
 def _stored_row(mdtrt_id: str, split: LineSplit, item: _Line, msgid: str) -> dict[str, Any]:
