@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 from sqlalchemy.engine import Connection
 
 from yibao.registry import certno as certno_rules
 from yibao.registry.levels import LevelError, settlement_level
 from yibao.settlement import InstitutionFacts, PersonFacts
+from yibao.storage import schema as s
 
 from . import statements as q
 from .errors import InterfaceError
@@ -26,6 +29,10 @@ def lock_person(conn: Connection, psn_no: str) -> Any | None:
 def person(conn: Connection, psn_no: str, locked: Any | None = None) -> Any:
     """The person's row (``locked``: the row ``lock_person`` returned, so not read again)."""
     row = locked if locked is not None else q.PERSON.first(conn, {"psn_no": psn_no})
+    return _known_person(psn_no, row)
+
+
+def _known_person(psn_no: str, row: Any | None) -> Any:
     if row is None:
         raise InterfaceError(f"未知的人员编号 psn_no {psn_no}", field="psn_no")
     try:
@@ -36,7 +43,11 @@ def person(conn: Connection, psn_no: str, locked: Any | None = None) -> Any:
 
 
 def insurance(conn: Connection, psn_no: str, insutype: str | None) -> Any:
-    rows = q.INSURANCE.all(conn, {"psn_no": psn_no})
+    return choose_insurance(psn_no, q.INSURANCE.all(conn, {"psn_no": psn_no}), insutype)
+
+
+def choose_insurance(psn_no: str, rows: list[Any], insutype: str | None) -> Any:
+    """The person's insurance of ``insutype`` (None: the first they hold), or the refusal."""
     if not rows:
         raise InterfaceError(f"人员 {psn_no} 没有参保记录", field="psn_no")
     if insutype is None:
@@ -48,21 +59,59 @@ def insurance(conn: Connection, psn_no: str, insutype: str | None) -> Any:
     raise InterfaceError(f"人员 {psn_no} 未参加险种 insutype {insutype}（已参保险种: {held}）", field="insutype")
 
 
+# Assistance groups, the most generous first: a person in several is helped under the first.
+ASSISTANCE_ORDER = ("tekun", "dibao", "poverty", "low_income")
+
+
 def assistance_on(conn: Connection, psn_no: str, when: dt.datetime) -> str | None:
     rows = q.ASSISTANCE.all(conn, {"psn_no": psn_no, "when": when})
-    # A person in several groups is helped under the most generous one.
-    order = ["tekun", "dibao", "poverty", "low_income"]
-    groups = sorted({r.assistance for r in rows}, key=order.index)
-    return groups[0] if groups else None
+    return most_generous(r.assistance for r in rows)
 
 
-def person_facts(conn: Connection, person_row: Any, ins: Any, when: dt.datetime) -> PersonFacts:
+def most_generous(groups: Iterable[str]) -> str | None:
+    ranked = sorted(set(groups), key=ASSISTANCE_ORDER.index)
+    return ranked[0] if ranked else None
+
+
+@dataclass(frozen=True)
+class InsuredPerson:
+    """What a settlement reads of its person in one statement (``insured_person``)."""
+
+    person: Any  # the persons row, certno checked
+    insurances: list[Any]  # every insurance row they hold (named as in the insurance table)
+    assistance: str | None  # the most generous assistance group they are in at the time asked
+
+    def insurance(self, insutype: str | None) -> Any:
+        return choose_insurance(self.person.psn_no, self.insurances, insutype)
+
+
+_PERSON_ROW = namedtuple("PersonRow", [c.name for c in s.persons.c])  # type: ignore[misc]
+_INSURANCE_ROW = namedtuple("InsuranceRow", [c.name for c in s.insurance.c])  # type: ignore[misc]
+
+
+def insured_person(conn: Connection, psn_no: str, when: dt.datetime, *, lock: bool = False) -> InsuredPerson:
+    """The person, their insurances and their assistance group at ``when`` in one statement,
+    refused as ``person`` refuses. ``lock`` takes the person's row lock on PostgreSQL (the
+    first lock a settlement takes: see ``lock_person``)."""
+    statement = q.INSURED_PERSON_LOCK if lock and conn.dialect.name == "postgresql" else q.INSURED_PERSON
+    rows = statement.all(conn, {"psn_no": psn_no, "when": when})
+    width = len(_PERSON_ROW._fields)
+    found = _PERSON_ROW._make(rows[0][:width]) if rows else None
+    person_row = _known_person(psn_no, found)
+    # The insurance table's psn_no is never NULL: a NULL one is the outer join's row of none.
+    insurances = [_INSURANCE_ROW._make(r[width:-1]) for r in rows if r[width] is not None]
+    groups = rows[0][-1]
+    return InsuredPerson(person_row, insurances, most_generous(groups.split(",")) if groups else None)
+
+
+def person_facts(person_row: Any, ins: Any, assistance: str | None) -> PersonFacts:
+    """The settlement engine's facts of the person."""
     return PersonFacts(
         psn_no=person_row.psn_no,
         insutype=ins.insutype,
         psn_type=ins.psn_type,
         insu_admdvs=ins.insu_admdvs,
-        assistance=assistance_on(conn, person_row.psn_no, when),
+        assistance=assistance,
         cvlserv=ins.cvlserv_flag == "1",
         acct_balc=ins.acct_balc,
     )

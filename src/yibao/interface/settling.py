@@ -103,18 +103,20 @@ def prepare(
     chrg_bchno: str | None = None,
 ) -> Prepared:
     conn = call.conn
-    locked = lookups.lock_person(conn, psn_no) if lock else None
+    when = call.when
+    # The person first: on PostgreSQL their row lock is what keeps two settlements of one
+    # person apart, and it is taken before the encounter's, always in that order.
+    insured = lookups.insured_person(conn, psn_no, when, lock=lock)
     enc = lookups.encounter(conn, mdtrt_id, call.fixmedins_code, psn_no, lock=lock)
     if enc.status == "cancelled":
         raise InterfaceError(f"就诊 {mdtrt_id} 已撤销，不能结算", field="mdtrt_id")
     if insutype is not None and insutype != enc.insutype:
         raise InterfaceError(f"险种 insutype {insutype} 与就诊登记的险种 {enc.insutype} 不一致", field="insutype")
-    person_row = lookups.person(conn, psn_no, locked)
-    ins = lookups.insurance(conn, psn_no, enc.insutype)
-    when = call.when
+    person_row = insured.person
+    ins = insured.insurance(enc.insutype)
     if person_row.death_date is not None and person_row.death_date < enc.begntime.date():
         raise InterfaceError(f"人员 {psn_no} 已于 {person_row.death_date} 死亡，不能在其后就医结算", field="psn_no")
-    facts = lookups.person_facts(conn, person_row, ins, when)
+    facts = lookups.person_facts(person_row, ins, insured.assistance)
     inst = lookups.institution_facts(call.institution)
     try:
         policy = call.platform.resolve_policy(ins.insu_admdvs, ins.insutype, when.date())

@@ -11,7 +11,7 @@ Rows come back as named tuples; ``.statement`` is the plain SQLAlchemy statement
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, func, literal_column, or_, select, update
 
 from yibao.storage import schema as s
 from yibao.storage.fast import FastInsert, FastStatement
@@ -38,6 +38,29 @@ ASSISTANCE = fast(
     .where(s.identities.c.begntime <= b("when"))
     .where(or_(s.identities.c.endtime.is_(None), s.identities.c.endtime >= b("when")))
 )
+# A settlement's person, every insurance they hold (one row each; one row of NULLs for none)
+# and the assistance groups they are in at ``when`` (comma-separated, the same on each row):
+# one statement where PERSON, INSURANCE and ASSISTANCE were three. Insurance columns are
+# prefixed ``i_`` (``lookups.insured_person`` splits the rows).
+_INSURED_PERSON = (
+    select(
+        *s.persons.c,
+        *(c.label(f"i_{c.name}") for c in s.insurance.c),
+        # the separator as SQL text: a bound one would be rendered at run time, which the
+        # precompiled statements of storage.fast do not do
+        select(func.aggregate_strings(s.identities.c.assistance, literal_column("','")))
+        .where(s.identities.c.psn_no == s.persons.c.psn_no)
+        .where(s.identities.c.assistance.is_not(None))
+        .where(s.identities.c.begntime <= b("when"))
+        .where(or_(s.identities.c.endtime.is_(None), s.identities.c.endtime >= b("when")))
+        .scalar_subquery()
+        .label("assistance_groups"),
+    )
+    .select_from(s.persons.outerjoin(s.insurance, s.insurance.c.psn_no == s.persons.c.psn_no))
+    .where(s.persons.c.psn_no == b("psn_no"))
+)
+INSURED_PERSON = fast(_INSURED_PERSON)
+INSURED_PERSON_LOCK = fast(_INSURED_PERSON.with_for_update(of=s.persons))
 FILINGS = fast(
     select(s.filings)
     .where(s.filings.c.psn_no == b("psn_no"))
