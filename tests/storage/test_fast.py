@@ -144,3 +144,25 @@ def test_rows_converted_beforehand_are_written_as_the_dicts_would_be_and_only_wh
         assert by_encounter["M1"] == by_encounter["M2"] and len(by_encounter["M1"]) == 2
         with pytest.raises(ValueError, match="converted for fee_lines"):
             FastInsert(s.request_log).run(conn, converted)
+
+
+def test_an_upsert_inserts_new_keys_and_updates_taken_ones_in_one_statement(engine):
+    accumulators = s.accumulators
+    write = FastInsert(accumulators, upsert=("psn_no", "year", "layer"))
+    with engine.begin() as conn:
+        conn.execute(accumulators.insert(), [dict(psn_no="P1", year=2024, layer="390100", base="100", paid=90, count=0),
+                                             dict(psn_no="P1", year=2024, layer="admissions", base="0", paid=0, count=1),
+                                             dict(psn_no="P2", year=2024, layer="390100", base="7", paid=7, count=0)])
+        write.run(conn, [dict(psn_no="P1", year=2024, layer="390100", base="250", paid=200, count=0),
+                         dict(psn_no="P1", year=2024, layer="390201", base="5/3", paid=1, count=0),
+                         dict(psn_no="P1", year=2024, layer="admissions", base="0", paid=0, count=2)])
+        stored = conn.execute(select(accumulators).order_by(accumulators.c.psn_no, accumulators.c.layer)).fetchall()
+    assert [tuple(r) for r in stored] == [
+        ("P1", 2024, "390100", "250", 200, 0),
+        ("P1", 2024, "390201", "5/3", 1, 0),
+        ("P1", 2024, "admissions", "0", 0, 2),
+        ("P2", 2024, "390100", "7", 7, 0),  # another person's row with the same layer: untouched
+    ]
+    sql = write._sql(engine.dialect, write._plan(engine.dialect, ("psn_no", "year", "layer", "base", "paid", "count")), 1)
+    assert sql.endswith('ON CONFLICT (psn_no, year, layer) DO UPDATE SET base = excluded.base, paid = excluded.paid, '
+                        'count = excluded.count')

@@ -58,11 +58,10 @@ class Prepared:
     claim: Claim
     policy: ResolvedPolicy
     state: YearState
-    accum_keys: set[str]
     chrg_bchno: str | None = None  # the one charge batch being settled; None: every active line
 
 
-def load_state(call: Call, psn_no: str, year: int) -> tuple[YearState, set[str]]:
+def load_state(call: Call, psn_no: str, year: int) -> YearState:
     rows = q.ACCUMULATORS.all(call.conn, {"psn_no": psn_no, "year": year})
     state = YearState()
     for row in rows:
@@ -70,7 +69,7 @@ def load_state(call: Call, psn_no: str, year: int) -> tuple[YearState, set[str]]
             state.admissions = row.count
         else:
             state.layers[row.layer] = LayerAccum(exact_from_text(row.base), row.paid)
-    return state, {r.layer for r in rows}
+    return state
 
 
 def split_of(row: Any, catalogue: dict) -> LineSplit:
@@ -148,8 +147,7 @@ def prepare(
         referred=referred,
         acct_used=acct_used,
     )
-    state, keys = load_state(call, psn_no, on.year)
-    return Prepared(enc, person_row, ins, claim, policy, state, keys, batch)
+    return Prepared(enc, person_row, ins, claim, policy, load_state(call, psn_no, on.year), batch)
 
 
 def compute(prep: Prepared) -> SettlementResult:
@@ -252,7 +250,7 @@ def book(call: Call, prep: Prepared, result: SettlementResult) -> str:
         q.LINES_SETTLED.run(conn, {"k_mdtrt_id": enc.mdtrt_id, "setl_id": setl_id})
     else:
         q.LINES_SETTLED_OF_BATCH.run(conn, {"k_mdtrt_id": enc.mdtrt_id, "k_chrg_bchno": prep.chrg_bchno, "setl_id": setl_id})
-    write_accumulators(call, enc.psn_no, result.delta.year, prep.state, result.delta.layers, admissions, prep.accum_keys, sign=1)
+    write_accumulators(call, enc.psn_no, result.delta.year, prep.state, result.delta.layers, admissions, sign=1)
     if result.acct_pay:
         q.ACCOUNT_CHANGE.run(conn, {"k_psn_no": enc.psn_no, "k_insutype": enc.insutype, "change": -result.acct_pay})
     q.ENCOUNTER_STATUS.run(conn, {"k_mdtrt_id": enc.mdtrt_id, "status": "settled"})
@@ -267,7 +265,6 @@ def write_accumulators(
     state: YearState,
     layers: tuple[tuple[str, Any, int], ...],
     admissions: int,
-    existing: set[str],
     *,
     sign: int,
 ) -> None:
@@ -282,16 +279,8 @@ def write_accumulators(
         changes[key] = (new_base, old.paid + sign * paid, 0)
     if admissions:
         changes["admissions"] = (0, 0, state.admissions + sign * admissions)
-    updates, inserts = [], []
-    for key, (base, paid, count) in changes.items():
-        if key in existing:
-            updates.append(dict(k_psn_no=psn_no, k_year=year, k_layer=key, base=exact_to_text(base), paid=paid, count=count))
-        else:
-            inserts.append(dict(psn_no=psn_no, year=year, layer=key, base=exact_to_text(base), paid=paid, count=count))
-    if updates:
-        q.ACCUMULATOR_UPDATE.run_many(conn, updates)
-    if inserts:
-        q.ACCUMULATOR_INSERT.run(conn, inserts)
+    q.ACCUMULATOR_WRITE.run(conn, [dict(psn_no=psn_no, year=year, layer=key, base=exact_to_text(base), paid=paid, count=count)
+                                   for key, (base, paid, count) in changes.items()])
 
 
 # ── output nodes ────────────────────────────────────────────────────────────────────────────
@@ -387,9 +376,9 @@ def reverse(call: Call, setl_id: str | None, mdtrt_id: str, psn_no: str, *, void
     if original.status != "settled":
         raise InterfaceError(f"结算 {setl_id} 已撤销（状态: {original.status}），不能重复撤销", field="setl_id")
     funds = q.FUNDS.all(conn, {"setl_id": setl_id})
-    state, keys = load_state(call, psn_no, original.setl_year)
+    state = load_state(call, psn_no, original.setl_year)
     layers = tuple((f.fund_pay_type, exact_from_text(f.base), f.fund_payamt) for f in funds if f.counted)
-    write_accumulators(call, psn_no, original.setl_year, state, layers, original.admissions_counted, keys, sign=-1)
+    write_accumulators(call, psn_no, original.setl_year, state, layers, original.admissions_counted, sign=-1)
     if original.acct_pay:
         q.ACCOUNT_CHANGE.run(conn, {"k_psn_no": psn_no, "k_insutype": original.insutype, "change": original.acct_pay})
     q.LINES_UNSETTLED.run(conn, {"k_setl_id": setl_id})

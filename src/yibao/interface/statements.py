@@ -144,6 +144,9 @@ ACCUMULATORS = fast(
     select(s.accumulators).where(s.accumulators.c.psn_no == b("psn_no")).where(s.accumulators.c.year == b("year"))
 )
 ACCUMULATOR_INSERT = FastInsert(s.accumulators)
+# A settlement's new accumulator values, rows it read and rows new to the year alike, in one
+# statement: it holds the person's lock, so the rows are those it read.
+ACCUMULATOR_WRITE = FastInsert(s.accumulators, upsert=("psn_no", "year", "layer"))
 ACCUMULATOR_UPDATE = fast(
     update(s.accumulators)
     .where(s.accumulators.c.psn_no == b("k_psn_no"))

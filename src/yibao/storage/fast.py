@@ -144,13 +144,17 @@ class FastInsert:
 
     CHUNK = 500  # rows per statement: 500 × a wide row stays under SQLite's 32,766 parameters
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, upsert: tuple[str, ...] = ()) -> None:
+        """``upsert``: the columns of a unique key; a row whose key is taken then updates that
+        row's other columns instead (``ON CONFLICT … DO UPDATE``, PostgreSQL and SQLite)."""
         self.table = table
+        self.upsert = upsert
         self._plans: dict[tuple[str, tuple[str, ...]], _InsertPlan] = {}
         self._statements: dict[tuple[str, str, int], str] = {}
 
-    def _sql(self, dialect: Dialect, head: str, width: int, rows: int) -> str:
-        """``head`` followed by ``rows`` groups of ``width`` parameter markers."""
+    def _sql(self, dialect: Dialect, plan: "_InsertPlan", rows: int) -> str:
+        """The plan's head followed by ``rows`` groups of parameter markers, and its tail."""
+        head, width = plan.head, len(plan.columns)
         sql = self._statements.get((dialect.name, head, rows))
         if sql is None:
             if _numbered(dialect):
@@ -158,8 +162,15 @@ class FastInsert:
             else:
                 marker = "?" if dialect.paramstyle == "qmark" else "%s"
                 groups = (f"({', '.join(marker for _ in range(width))})" for _ in range(rows))
-            sql = self._statements[(dialect.name, head, rows)] = f"{head} VALUES {', '.join(groups)}"
+            sql = self._statements[(dialect.name, head, rows)] = f"{head} VALUES {', '.join(groups)}{plan.tail}"
         return sql
+
+    def _tail(self, preparer: Any, names: list[str]) -> str:
+        if not self.upsert:
+            return ""
+        changed = [preparer.quote(name) for name in names if name not in self.upsert]
+        key = ", ".join(preparer.quote(name) for name in self.upsert)
+        return f" ON CONFLICT ({key}) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in changed)}"
 
     def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _InsertPlan:
         plan = self._plans.get((dialect.name, keys))
@@ -179,6 +190,7 @@ class FastInsert:
         names = [c.name for c in named]
         plan = self._plans[(dialect.name, keys)] = _InsertPlan(
             head=head,
+            tail=self._tail(preparer, [name for name, _, _ in columns]),
             columns=columns,
             # itemgetter reads the row's values in C; a row missing a key falls back to .get
             getter=operator.itemgetter(*names) if len(names) > 1 else (lambda row, _n=names[0]: (row[_n],)),
@@ -219,16 +231,15 @@ class FastInsert:
         plan, values = ready.plan, ready.values
         if not values:
             return
-        columns = plan.columns
         cursor = _dbapi_cursor(conn)
         if conn.dialect.paramstyle == "qmark":
-            single = self._sql(conn.dialect, plan.head, len(columns), 1)
+            single = self._sql(conn.dialect, plan, 1)
             _execute(conn, cursor, single, values, many=True)
             return
         for start in range(0, len(values), self.CHUNK):
             chunk = values[start : start + self.CHUNK]
             flat = [value for out in chunk for value in out]
-            _execute(conn, cursor, self._sql(conn.dialect, plan.head, len(columns), len(chunk)), flat)
+            _execute(conn, cursor, self._sql(conn.dialect, plan, len(chunk)), flat)
 
 
 def _scalar_default(column: Any) -> Any:
@@ -248,6 +259,7 @@ class ConvertedRows:
 @dataclass
 class _InsertPlan:
     head: str  # INSERT INTO t (columns)
+    tail: str  # after the VALUES: "" or ON CONFLICT … DO UPDATE …
     columns: list[tuple[str, Processor, Any]]  # name, bind processor, default
     getter: Callable[[dict[str, Any]], tuple[Any, ...]]  # the row's own values, in column order
     defaults: list[Any]  # the values of the columns the row leaves to their default
