@@ -166,3 +166,27 @@ def test_an_upsert_inserts_new_keys_and_updates_taken_ones_in_one_statement(engi
     sql = write._sql(engine.dialect, write._plan(engine.dialect, ("psn_no", "year", "layer", "base", "paid", "count")), 1)
     assert sql.endswith('ON CONFLICT (psn_no, year, layer) DO UPDATE SET base = excluded.base, paid = excluded.paid, '
                         'count = excluded.count')
+
+
+def test_pipelined_writes_land_and_their_errors_arrive_as_sqlalchemy_errors(engine):
+    from sqlalchemy.exc import IntegrityError
+
+    from yibao.storage.fast import pipelined
+
+    insert = FastInsert(s.fee_lines)
+    with engine.begin() as conn:
+        _seed(conn)
+        with pipelined(conn):
+            insert.run(conn, [_line("1", Decimal("2"), Decimal("3")), _line("2", Decimal("2"), Decimal("1"))])
+            FastStatement(update(s.fee_lines).where(s.fee_lines.c.feedetl_sn == bindparam("k_sn")).values(status="settled")
+                          ).run(conn, {"k_sn": "2"})
+        stored = conn.execute(select(s.fee_lines.c.feedetl_sn, s.fee_lines.c.status).order_by(s.fee_lines.c.feedetl_sn)).all()
+    assert [tuple(r) for r in stored] == [("1", "active"), ("2", "settled")]
+    with pytest.raises(IntegrityError):
+        with engine.begin() as conn, pipelined(conn):
+            insert.run(conn, _line("3", Decimal("1"), Decimal("1")))
+            insert.run(conn, _line("1", Decimal("1"), Decimal("1")))  # taken: M1's line 1
+            insert.run(conn, _line("4", Decimal("1"), Decimal("1")))
+    with engine.connect() as conn:
+        kept = conn.execute(select(s.fee_lines.c.feedetl_sn).order_by(s.fee_lines.c.feedetl_sn)).scalars().all()
+    assert kept == ["1", "2"]  # nothing of the failed transaction

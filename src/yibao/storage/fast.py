@@ -17,8 +17,9 @@ from __future__ import annotations
 import collections
 import operator
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Dialect
@@ -323,6 +324,25 @@ def _execute(conn: Connection, cursor: Any, sql: str, params: Any, *, many: bool
             cursor.execute(sql, params)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """A context in which, on PostgreSQL, this module's statements go to the server without
+    waiting for each answer (psycopg's pipeline mode): for a run of writes whose results are not
+    read. A statement's error may then arrive at a later statement or when the context ends; it
+    is raised as SQLAlchemy's wrapper of it either way. SQLAlchemy's own ``conn.execute``
+    cannot be used inside (it needs each statement's result description at once). Elsewhere
+    this does nothing."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.pipeline():
+            yield
+    except error as exc:
+        raise DBAPIError.instance("(pipelined statements)", None, exc, error) from exc
 
 
 def savepoint(conn: Connection, name: str) -> None:
