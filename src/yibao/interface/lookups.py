@@ -18,18 +18,17 @@ from . import statements as q
 from .errors import InterfaceError
 
 
-def lock_person(conn: Connection, psn_no: str) -> Any | None:
-    """Serialise writers per person. SQLite already holds the write lock (BEGIN IMMEDIATE).
-    On PostgreSQL the locked row comes back, for ``person`` to use instead of reading it again."""
+def lock_person(conn: Connection, psn_no: str) -> None:
+    """Serialise writers per person (a reversal; a settlement takes the same lock with
+    ``insured_person``). SQLite already holds the write lock (BEGIN IMMEDIATE); on PostgreSQL
+    this takes the person's row lock."""
     if conn.dialect.name == "postgresql":
-        return q.PERSON_LOCK.first(conn, {"psn_no": psn_no})
-    return None
+        q.PERSON_LOCK.first(conn, {"psn_no": psn_no})
 
 
-def person(conn: Connection, psn_no: str, locked: Any | None = None) -> Any:
-    """The person's row (``locked``: the row ``lock_person`` returned, so not read again)."""
-    row = locked if locked is not None else q.PERSON.first(conn, {"psn_no": psn_no})
-    return _known_person(psn_no, row)
+def person(conn: Connection, psn_no: str) -> Any:
+    """The person's row, refused when unknown or when the certno on record is invalid."""
+    return _known_person(psn_no, q.PERSON.first(conn, {"psn_no": psn_no}))
 
 
 def _known_person(psn_no: str, row: Any | None) -> Any:
