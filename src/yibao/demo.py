@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -121,6 +123,16 @@ def step_bulk(console: Console, engine, region: Path, until: dt.datetime) -> Non
 def step_http(console: Console, engine, region: Path, url: str, data_dir: Path, since: dt.datetime, port: int) -> "Server":
     """Start `yibao serve`, give every institution a gateway key, and send the last days' visits
     through the real HTTP interface with signed headers, several cashier desks at once."""
+    server = Server.start(url, data_dir, port)
+    try:
+        _drive_over_http(console, engine, region, data_dir, since, server)
+    except BaseException:
+        server.stop()  # nobody else will: the caller gets no server to stop
+        raise
+    return server
+
+
+def _drive_over_http(console: Console, engine, region: Path, data_dir: Path, since: dt.datetime, server: "Server") -> None:
     import concurrent.futures as cf
     import threading
 
@@ -135,7 +147,6 @@ def step_http(console: Console, engine, region: Path, url: str, data_dir: Path, 
     from yibao.storage import schema as s
     from yibao.synth.claims import count, iter_claims
 
-    server = Server.start(url, data_dir, port)
     keys = {}
     box = SecretBox.of(data_dir)  # the server's own master key: it runs on the same data folder
     with engine.begin() as conn:
@@ -190,7 +201,6 @@ def step_http(console: Console, engine, region: Path, url: str, data_dir: Path, 
     )
     rest = BulkSettler(engine).settle(iter_claims(region, since=since, where="med_type = '41'"))
     console.print(f"   药店购药 {rest.settled:,} 笔经批量通道结算。")
-    return server
 
 
 def step_summary(console: Console, engine) -> None:
@@ -337,16 +347,22 @@ class Server:
         import sys
         import urllib.request
 
-        process = subprocess.Popen(
-            [sys.executable, "-m", "yibao.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--database-url", database_url, "--data-dir", str(data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # What the server prints goes to a file: a pipe nobody reads once it is up would fill
+        # and stop the server at its next warning.
+        log_path = data_dir / "logs" / "demo-serve.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "yibao.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                 "--database-url", database_url, "--data-dir", str(data_dir)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"yibao serve 未能启动: {process.stderr.read().decode()[-500:]}")
+                tail = log_path.read_bytes()[-500:].decode("utf-8", "replace")
+                raise RuntimeError(f"yibao serve 未能启动（日志 {log_path}）: {tail}")
             try:
                 with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
                     if response.status == 200:
@@ -399,6 +415,16 @@ def demo_command(
     Example: yibao demo                           # about 20,000 persons, 2022–2024, then serve
              yibao demo --persons 5000 --years 2024 --no-serve
     """
+    # A supervisor's SIGTERM stops the job as Ctrl-C does, so the server it started stops too.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        _main_job(data_dir, persons, years, seed, http_days, port, serve, scenarios_only)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main_job(data_dir: Path, persons: int, years: str, seed: int, http_days: int, port: int, serve: bool,
+              scenarios_only: bool) -> None:
     console = Console()
     data_dir.mkdir(parents=True, exist_ok=True)
     console.print(Panel.fit("yibao 医保 — 主流程演示 (main job)", subtitle=str(data_dir.resolve())))
@@ -428,6 +454,10 @@ def demo_command(
             _serve_forever(console, server, engine)
     finally:
         server.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _serve_forever(console: Console, server: Server, engine) -> None:
