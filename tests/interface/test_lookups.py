@@ -1,6 +1,7 @@
-"""``lookups.insured_person``: a settlement's person, insurances and assistance group in one
-statement, against the three separate reads it replaces (``person``, ``insurance``,
-``assistance_on``), on SQLite and PostgreSQL."""
+"""What a settlement reads, made fast and checked against the plain way: ``lookups.insured_person``
+(its person, insurances and assistance group in one statement) against the three reads it
+replaces (``person``, ``insurance``, ``assistance_on``), on SQLite and PostgreSQL; and
+``settling.split_of`` (a stored line's split) against ``LineSplit`` built by name."""
 
 import datetime as dt
 
@@ -67,3 +68,21 @@ def test_insured_person_refuses_as_the_three_lookups_do(world):
         assert "未知的人员编号" in refusal(one_read, conn, "NOBODY", "390", DAY)
         assert "没有参保记录" in refusal(one_read, conn, "P4", "390", DAY)
         assert "已参保险种: 390" in refusal(one_read, conn, "P1", "310", DAY)
+
+
+def test_a_stored_line_becomes_the_split_the_dataclass_would_make():
+    from collections import namedtuple
+    from decimal import Decimal
+
+    from yibao.interface.settling import split_of
+    from yibao.settlement.model import CatalogueItem, LineSplit
+
+    Row = namedtuple("Row", "feedetl_sn med_list_codg chrgitm_lv pric cnt det_item_fee_sumamt fulamt_ownpay_amt "
+                            "overlmt_amt preselfpay_amt inscp_scp_amt init_feedetl_sn")
+    catalogue = {"XN": CatalogueItem("XN", "谈判药", "02", nego_drug=True)}
+    row = Row("7", "XN", "02", Decimal("12.5"), Decimal("-2"), -2500, 0, 100, 240, -2840, "3")
+    assert split_of(row, catalogue) == LineSplit(
+        feedetl_sn="7", med_list_codg="XN", chrgitm_lv="02", pric=Decimal("12.5"), cnt=Decimal("-2"), amount=-2500,
+        fulamt_ownpay=0, overlmt=100, preselfpay=240, inscp=-2840, nego_drug=True, name="谈判药", init_feedetl_sn="3")
+    outside = split_of(row._replace(med_list_codg="ZZ", chrgitm_lv=""), catalogue)
+    assert (outside.name, outside.nego_drug, outside.selfpay_prop, outside.lmt_used_flag) == ("", False, 0, "0")

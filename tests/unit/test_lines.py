@@ -80,3 +80,26 @@ def test_hospital_approval_flag():
     assert approved.inscp == 1000 and refused.fulamt_ownpay == 1000
     self_paid = classify_lines([FeeLine("1", "XA", Fraction(10), Fraction(1), hosp_appr_flag="2")], CATALOGUE)[0]
     assert self_paid.fulamt_ownpay == 1000
+
+
+def test_splits_carry_every_field_where_the_dataclass_would_put_it():
+    """classify_line builds its LineSplit from all 18 fields in order (a faster constructor): each
+    field lands where ``LineSplit(**…)`` by name would put it, and the dataclass's defaults
+    hold where a split has nothing to say."""
+    from dataclasses import fields
+
+    from yibao.settlement.model import LineSplit
+
+    a, c, x = lines(("XB", 50, 40), ("XC", 500, 1), ("NOT-IN-CATALOGUE", 3, 2))
+    item = CATALOGUE["XB"]
+    expected = LineSplit(feedetl_sn=a.feedetl_sn, med_list_codg="XB", chrgitm_lv="02", pric=a.pric, cnt=a.cnt,
+                         amount=200000, fulamt_ownpay=0, overlmt=0, preselfpay=20000, inscp=180000,
+                         pric_uplmt_amt=item.pric_uplmt_amt, selfpay_prop=item.selfpay_prop, nego_drug=item.nego_drug,
+                         name=item.name, init_feedetl_sn=None, med_chrgitm_type=item.med_chrgitm_type,
+                         lmt_used_flag=item.lmt_used_flag, note=a.note)
+    assert a == expected and "先行自付" in a.note
+    assert c.name == CATALOGUE["XC"].name and c.note == "丙类项目，全自费" and c.fulamt_ownpay == c.amount
+    defaults = {f.name: f.default for f in fields(LineSplit) if f.name in ("pric_uplmt_amt", "selfpay_prop", "nego_drug",
+                                                                            "name", "med_chrgitm_type", "lmt_used_flag")}
+    assert {name: getattr(x, name) for name in defaults} == defaults
+    assert (x.chrgitm_lv, x.note) == ("", "医保目录外项目，全自费")
