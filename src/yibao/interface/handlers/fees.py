@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from yibao.money import fen_to_yuan
 from yibao.settlement import FeeLine, LineError, classify_lines
 from yibao.settlement.lines import classify_plain, is_refund
-from yibao.settlement.model import LineSplit
+from yibao.settlement.model import LineSplit, fast_constructor
 from yibao.storage import schema as s
 from yibao.storage.fast import ConvertedRows
 
@@ -111,15 +111,8 @@ def _parse_plain(raw: dict[str, Any]) -> tuple[str, FeeLine, dict[str, Any]] | N
             return None
     else:
         return None
-    line = FeeLine(
-        feedetl_sn=text["feedetl_sn"],  # type: ignore[arg-type]
-        med_list_codg=text["med_list_codg"],  # type: ignore[arg-type]
-        pric=Fraction(pric_u, 10**6),
-        cnt=Fraction(cnt_u, 10**4),
-        det_item_fee_sumamt=fen,
-        init_feedetl_sn=None,
-        hosp_appr_flag=text["hosp_appr_flag"],
-    )
+    line = _fee_line(text["feedetl_sn"], text["med_list_codg"], _exact(pric_u, 10**6, _PRICES), _exact(cnt_u, 10**4, _COUNTS),
+                     fen, None, text["hosp_appr_flag"])
     extra = dict(
         pric=Decimal(pric_u).scaleb(-6),
         cnt=Decimal(cnt_u).scaleb(-4),
@@ -131,6 +124,25 @@ def _parse_plain(raw: dict[str, Any]) -> tuple[str, FeeLine, dict[str, Any]] | N
         psn_no=text["psn_no"],
     )
     return text["mdtrt_id"], line, extra  # type: ignore[return-value]
+
+
+# FeeLine from its 7 fields in order (the settlement model's fast constructor).
+_fee_line = fast_constructor(FeeLine)
+# Prices and counts repeat from line to line (a catalogue's prices, counts of 1, 2, 3 …), and a
+# Fraction costs more to make than a dict look-up: each value's Fraction is made once per
+# process. Fractions are immutable, so lines may share them.
+_PRICES: dict[int, Fraction] = {}
+_COUNTS: dict[int, Fraction] = {}
+
+
+def _exact(units: int, scale: int, made: dict[int, Fraction]) -> Fraction:
+    """``units / scale`` as a Fraction, remembered in ``made``."""
+    value = made.get(units)
+    if value is None:
+        if len(made) >= 100_000:
+            made.clear()
+        value = made[units] = Fraction(units, scale)
+    return value
 
 
 def _number_units(value: Any, pattern: re.Pattern[str], places: int) -> int | None:
