@@ -71,20 +71,25 @@ def _cache_key(engine: Any, library: Library | None) -> str:
     return url + (library.sha256 if library else "")
 
 
+def _cached(key: str, now: float) -> Compiled | None:
+    """The compiled library cached under ``key``, while it is younger than CACHE_SECONDS."""
+    with _cache_lock:
+        hit = _cache.get(key)
+    return hit[1] if hit is not None and now - hit[0] < CACHE_SECONDS else None
+
+
 def is_fresh(engine: Any, library: Library | None = None) -> bool:
     """Would ``compiled_for`` on ``engine`` answer from the cache, without rebuilding?"""
-    hit = _cache.get(_cache_key(engine, library))
-    return hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS
+    return _cached(_cache_key(engine, library), time.monotonic()) is not None
 
 
 def compiled_for(conn, library: Library | None = None) -> Compiled:
     """The active library with its knowledge and the catalogue, rebuilt at most every CACHE_SECONDS."""
     key = _cache_key(conn.engine, library)
     now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
+    cached = _cached(key, now)
+    if cached is not None:
+        return cached
     lib = library or active_library(conn)
     tables, _notes = kn.resolve(lib, conn=conn)
     cat = s.catalogue

@@ -108,7 +108,6 @@ ASSISTANCE_NAMES = {
     "poverty": "脱贫人口（建档立卡）",
     "low_income": "低收入人口",
 }
-ASSISTANCE_ORDER = ["tekun", "dibao", "poverty", "low_income"]
 
 
 def category_of(med_type: str) -> str:

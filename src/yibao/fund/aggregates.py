@@ -21,9 +21,10 @@ from typing import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
+from yibao.settlement.model import ASSISTANCE_ORDER
 from yibao.storage import schema as s
 
-from .accounts import ASSISTANCE_ORDER, category_sql
+from .accounts import category_sql
 from .sqlutil import TS, month_end, month_start, next_month, period_expr, sql
 
 MONEY_FIELDS = (

@@ -33,10 +33,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from yibao.money import round_half_up
+from yibao.settlement.model import ASSISTANCE_ORDER
 from yibao.storage import schema as s
 
 from . import aggregates
-from .accounts import ASSISTANCE_ORDER
 from .ledger import _entry_row, _yuan, ensure_accounts
 from .params import FundParams, ParamFile, as_decimal
 from .params import load as load_params

@@ -29,10 +29,11 @@ from typing import Any
 from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.engine import Connection
 
+from yibao.settlement.model import ASSISTANCE_ORDER
 from yibao.storage import schema as s
 
 from . import ledger
-from .accounts import ASSISTANCE_NAMES, ASSISTANCE_ORDER, BASIC_SCOPE, LEVEL_GROUPS, SCHEMES, category_of
+from .accounts import ASSISTANCE_NAMES, BASIC_SCOPE, LEVEL_GROUPS, SCHEMES, category_of
 from .params import FundParams
 from .params import load as load_params
 from .sqlutil import TS, month_end, sql

@@ -52,10 +52,10 @@ from yibao.storage.bulk import insert_rows
 from yibao.storage.db import writing
 
 from . import statements as q
+from .lookups import most_generous
 from .reference import Reference
 from .settling import new_id, ratio_out
 
-ASSISTANCE_ORDER = ["tekun", "dibao", "poverty", "low_income"]
 REFUSALS = (LineError, SettlementError, PolicyError, LevelError, CertnoError)
 
 
@@ -344,7 +344,6 @@ class _Context:
         self.identities: dict[str, list[Any]] = {}
         self.filings: dict[str, list[Any]] = {}
         self.states: dict[tuple[str, int], YearState] = {}
-        self.existing_keys: set[tuple[str, int, str]] = set()
         self.balances: dict[tuple[str, str], int] = {}
         self.touched: set[tuple[str, int]] = set()
 
@@ -366,15 +365,13 @@ class _Context:
                 state.admissions = r.count
             else:
                 state.layers[r.layer] = LayerAccum(exact_from_text(r.base), r.paid)
-            ctx.existing_keys.add((r.psn_no, r.year, r.layer))
         ctx.balances = {key: row.acct_balc for key, row in ctx.insurance.items()}
         return ctx
 
     def assistance(self, psn_no: str, when: dt.datetime) -> str | None:
-        groups = {
+        return most_generous(
             r.assistance for r in self.identities.get(psn_no, ()) if r.begntime <= when and (r.endtime is None or r.endtime >= when)
-        }
-        return min(groups, key=ASSISTANCE_ORDER.index) if groups else None
+        )
 
     def filings_for(self, psn_no: str, on: dt.date, inst: InstitutionFacts) -> tuple[bool, bool]:
         filed = referred = False
@@ -470,21 +467,15 @@ class _Rows:
             (s.fee_lines, self.lines), (s.settlements, self.settlements), (s.settlement_funds, self.funds),
         ):
             insert_rows(conn, table, rows)
-        updates, inserts = [], []
+        rows = []
         for psn_no, year in ctx.touched:
             state = ctx.states[(psn_no, year)]
             values = [("admissions", "0", 0, state.admissions)] + [
                 (key, exact_to_text(acc.base), acc.paid, 0) for key, acc in state.layers.items()
             ]
-            for layer, base, paid, count in values:
-                if (psn_no, year, layer) in ctx.existing_keys:
-                    updates.append(dict(k_psn_no=psn_no, k_year=year, k_layer=layer, base=base, paid=paid, count=count))
-                else:
-                    inserts.append(dict(psn_no=psn_no, year=year, layer=layer, base=base, paid=paid, count=count))
-        if updates:
-            q.ACCUMULATOR_UPDATE.run_many(conn, updates)
-        if inserts:
-            q.ACCUMULATOR_INSERT.run(conn, inserts)
+            rows.extend(dict(psn_no=psn_no, year=year, layer=layer, base=base, paid=paid, count=count)
+                        for layer, base, paid, count in values)
+        q.ACCUMULATOR_WRITE.run(conn, rows)
         changes = [
             dict(k_psn_no=psn, k_insutype=insutype, change=ctx.balances[(psn, insutype)] - row.acct_balc)
             for (psn, insutype), row in ctx.insurance.items()

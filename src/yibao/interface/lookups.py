@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from yibao.registry import certno as certno_rules
 from yibao.registry.levels import LevelError, settlement_level
 from yibao.settlement import InstitutionFacts, PersonFacts
+from yibao.settlement.model import ASSISTANCE_ORDER
 from yibao.storage import schema as s
 
 from . import statements as q
@@ -58,16 +59,13 @@ def choose_insurance(psn_no: str, rows: list[Any], insutype: str | None) -> Any:
     raise InterfaceError(f"人员 {psn_no} 未参加险种 insutype {insutype}（已参保险种: {held}）", field="insutype")
 
 
-# Assistance groups, the most generous first: a person in several is helped under the first.
-ASSISTANCE_ORDER = ("tekun", "dibao", "poverty", "low_income")
-
-
 def assistance_on(conn: Connection, psn_no: str, when: dt.datetime) -> str | None:
     rows = q.ASSISTANCE.all(conn, {"psn_no": psn_no, "when": when})
     return most_generous(r.assistance for r in rows)
 
 
 def most_generous(groups: Iterable[str]) -> str | None:
+    """The most generous of these assistance groups (``ASSISTANCE_ORDER``), None for none."""
     ranked = sorted(set(groups), key=ASSISTANCE_ORDER.index)
     return ranked[0] if ranked else None
 

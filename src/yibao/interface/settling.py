@@ -29,8 +29,8 @@ from yibao.settlement import (
     is_inpatient,
     settle,
 )
-from yibao.settlement.lines import NO_RATIO
-from yibao.settlement.model import FUND_NAMES, LayerAccum, fast_constructor
+from yibao.settlement.lines import make_split
+from yibao.settlement.model import FUND_NAMES, LayerAccum
 from yibao.storage import fast
 from yibao.storage import schema as s
 
@@ -74,21 +74,24 @@ def load_state(call: Call, psn_no: str, year: int) -> YearState:
     return state
 
 
-_split = fast_constructor(LineSplit)  # every field, in order: a settlement makes one per line
-
-
 def split_of(row: Any, catalogue: dict) -> LineSplit:
     """A stored line's split, with the catalogue's name and negotiated-drug flag (the settlement
     needs no more of the item: the rest of the split is what was stored at upload)."""
     item = catalogue.get(row.med_list_codg)
-    return _split(
-        row.feedetl_sn, row.med_list_codg, row.chrgitm_lv, row.pric, row.cnt, row.det_item_fee_sumamt,
-        row.fulamt_ownpay_amt, row.overlmt_amt, row.preselfpay_amt, row.inscp_scp_amt,
-        None, NO_RATIO,  # pric_uplmt_amt, selfpay_prop: as LineSplit's defaults
-        bool(item.nego_drug) if item is not None and row.chrgitm_lv else False,
-        item.name if item is not None else "",
-        row.init_feedetl_sn,
-        "", "0", "",  # med_chrgitm_type, lmt_used_flag, note: as LineSplit's defaults
+    return make_split(
+        feedetl_sn=row.feedetl_sn,
+        med_list_codg=row.med_list_codg,
+        chrgitm_lv=row.chrgitm_lv,
+        pric=row.pric,
+        cnt=row.cnt,
+        amount=row.det_item_fee_sumamt,
+        fulamt_ownpay=row.fulamt_ownpay_amt,
+        overlmt=row.overlmt_amt,
+        preselfpay=row.preselfpay_amt,
+        inscp=row.inscp_scp_amt,
+        nego_drug=bool(item.nego_drug) if item is not None and row.chrgitm_lv else False,
+        name=item.name if item is not None else "",
+        init_feedetl_sn=row.init_feedetl_sn,
     )
 
 

@@ -143,14 +143,7 @@ FUNDS_INSERT = FastInsert(s.settlement_funds)
 ACCUMULATORS = fast(
     select(s.accumulators).where(s.accumulators.c.psn_no == b("psn_no")).where(s.accumulators.c.year == b("year"))
 )
-ACCUMULATOR_INSERT = FastInsert(s.accumulators)
-# A settlement's new accumulator values, rows it read and rows new to the year alike, in one
-# statement: it holds the person's lock, so the rows are those it read.
+# Accumulator rows written with their new values, rows read and rows new to the year alike, in
+# one statement: the writer holds the person's lock (or SQLite's write lock), so the rows it
+# overwrites are the ones it read.
 ACCUMULATOR_WRITE = FastInsert(s.accumulators, upsert=("psn_no", "year", "layer"))
-ACCUMULATOR_UPDATE = fast(
-    update(s.accumulators)
-    .where(s.accumulators.c.psn_no == b("k_psn_no"))
-    .where(s.accumulators.c.year == b("k_year"))
-    .where(s.accumulators.c.layer == b("k_layer"))
-    .values(base=b("base"), paid=b("paid"), count=b("count"))
-)

@@ -22,10 +22,9 @@ from yibao.money import fmt_yuan, round_half_up
 from .model import CHRGITM_LV_NAMES, CatalogueItem, FeeLine, LineSplit, fast_constructor
 
 ONE_FEN_IN_YUAN = Fraction(1, 100)
-NO_RATIO = Fraction(0)
-# LineSplit from all 18 fields in order, twice as fast as its dataclass __init__: every fee line
-# of an upload and of a settlement makes one.
-_split = fast_constructor(LineSplit)
+# LineSplit(…) twice as fast as its dataclass __init__: every fee line of an upload and of a
+# settlement makes one.
+make_split = fast_constructor(LineSplit)
 
 
 class LineError(ValueError):
@@ -102,13 +101,13 @@ def classify_line(line: FeeLine, item: CatalogueItem | None) -> LineSplit:
     rounded half-up to the fen once."""
     amount = line_amount(line)
     if item is None:
-        return _split(
+        return make_split(
             line.feedetl_sn, line.med_list_codg, "", line.pric, line.cnt, amount, amount, 0, 0, 0,
-            None, NO_RATIO, False, "", line.init_feedetl_sn, "", "0", "医保目录外项目，全自费",
+            init_feedetl_sn=line.init_feedetl_sn, note="医保目录外项目，全自费",
         )
     approval = _self_pay_by_approval(item, line.hosp_appr_flag) if line.hosp_appr_flag else None
     if item.chrgitm_lv == "03" or approval:
-        return _split(
+        return make_split(
             line.feedetl_sn, line.med_list_codg, item.chrgitm_lv, line.pric, line.cnt, amount, amount, 0, 0, 0,
             item.pric_uplmt_amt, item.selfpay_prop, item.nego_drug, item.name, line.init_feedetl_sn,
             item.med_chrgitm_type, item.lmt_used_flag, approval or "丙类项目，全自费",
@@ -135,7 +134,7 @@ def classify_line(line: FeeLine, item: CatalogueItem | None) -> LineSplit:
         else:
             preselfpay = div_half_up((amount - overlmt) * prop_u, RATIO_SCALE)
         note += f"；先行自付{float(prop) * 100:g}%计{fmt_yuan(preselfpay)}元"
-    return _split(
+    return make_split(
         line.feedetl_sn, line.med_list_codg, item.chrgitm_lv, line.pric, line.cnt, amount, 0, overlmt, preselfpay,
         amount - overlmt - preselfpay, uplmt, prop, item.nego_drug, item.name, line.init_feedetl_sn,
         item.med_chrgitm_type, item.lmt_used_flag, note,

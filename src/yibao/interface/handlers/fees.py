@@ -111,8 +111,14 @@ def _parse_plain(raw: dict[str, Any]) -> tuple[str, FeeLine, dict[str, Any]] | N
             return None
     else:
         return None
-    line = _fee_line(text["feedetl_sn"], text["med_list_codg"], _exact(pric_u, 10**6, _PRICES), _exact(cnt_u, 10**4, _COUNTS),
-                     fen, None, text["hosp_appr_flag"])
+    line = _fee_line(
+        feedetl_sn=text["feedetl_sn"],
+        med_list_codg=text["med_list_codg"],
+        pric=_exact(pric_u, 10**6, _PRICES),
+        cnt=_exact(cnt_u, 10**4, _COUNTS),
+        det_item_fee_sumamt=fen,
+        hosp_appr_flag=text["hosp_appr_flag"],
+    )
     extra = dict(
         pric=Decimal(pric_u).scaleb(-6),
         cnt=Decimal(cnt_u).scaleb(-4),
@@ -126,7 +132,7 @@ def _parse_plain(raw: dict[str, Any]) -> tuple[str, FeeLine, dict[str, Any]] | N
     return text["mdtrt_id"], line, extra  # type: ignore[return-value]
 
 
-# FeeLine from its 7 fields in order (the settlement model's fast constructor).
+# FeeLine(…) by the settlement model's fast constructor.
 _fee_line = fast_constructor(FeeLine)
 # Prices and counts repeat from line to line (a catalogue's prices, counts of 1, 2, 3 …), and a
 # Fraction costs more to make than a dict look-up: each value's Fraction is made once per
