@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+# Instruction counts must not depend on how long a run takes: under valgrind a run lasts minutes,
+# and the audit library's compiled form, cached for 60 s of wall time, would be rebuilt a
+# varying number of times inside the measured part (millions of instructions each time).
+os.environ.setdefault("YIBAO_AUDIT_CACHE_SECONDS", "1000000000")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_load  # noqa: E402
