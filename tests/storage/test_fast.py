@@ -190,3 +190,26 @@ def test_pipelined_writes_land_and_their_errors_arrive_as_sqlalchemy_errors(engi
     with engine.connect() as conn:
         kept = conn.execute(select(s.fee_lines.c.feedetl_sn).order_by(s.fee_lines.c.feedetl_sn)).scalars().all()
     assert kept == ["1", "2"]  # nothing of the failed transaction
+
+
+def test_postgresql_prepares_a_repeated_insert_whatever_the_sizes_of_its_integers(_pg_engine):
+    """psycopg types an int by its size (int2 below 32,768, int4, int8) and prepares only a
+    statement seen five times with the same types: fee lines' amounts straddling 32,767 fen left
+    the 20-line insert unprepared for ever, and PostgreSQL parsed and planned it on every upload."""
+    from yibao.storage import db
+
+    engine = _pg_engine
+    db.reset(engine)
+    insert = FastInsert(s.fee_lines)
+    with engine.begin() as conn:
+        _seed(conn)
+        for n in range(8):
+            # amounts of every size psycopg would type differently: int2, int4, int8
+            amount = (7, 40_000, 3_000_000_000)[n % 3]
+            insert.run(conn, [_line(f"{n}a", Decimal(1), Decimal(1), det_item_fee_sumamt=amount, inscp_scp_amt=amount),
+                              _line(f"{n}b", Decimal(1), Decimal(1))])
+        prepared = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_prepared_statements WHERE starts_with(statement, 'INSERT INTO fee_lines')").scalar_one()
+        stored = conn.execute(select(s.fee_lines.c.det_item_fee_sumamt).where(s.fee_lines.c.feedetl_sn == "2a")).scalar_one()
+    assert prepared == 1
+    assert stored == 3_000_000_000

@@ -306,8 +306,15 @@ def _dbapi_cursor(conn: Connection) -> Any:
         return kept[1]
     if _numbered(conn.dialect):
         import psycopg
+        from psycopg.types.numeric import Int8Dumper
 
         cursor = psycopg.RawCursor(driver)
+        # psycopg sends a Python int as int2, int4, int8 or numeric by its size, and prepares a
+        # statement only after it has seen the same SQL with the same parameter types five
+        # times: a 20-line fee upload, whose amounts straddle 32,767 fen, was then never
+        # prepared, and PostgreSQL parsed and planned its 400 parameters on every upload (1.3
+        # against 0.46 ms of its CPU). Every int as int8 keeps one statement one set of types.
+        cursor.adapters.register_dumper(int, Int8Dumper)
     else:
         cursor = driver.cursor()  # type: ignore[union-attr]
     fairy.info["yibao.fast.cursor"] = (driver, cursor)
