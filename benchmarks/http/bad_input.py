@@ -2,6 +2,7 @@
 might send it, and what was stored afterwards:
 
     python benchmarks/http/bad_input.py
+    python benchmarks/http/bad_input.py postgresql://postgres@127.0.0.1:5432/yibao_bad   # emptied first
 
 malformed JSON, an unknown infno, an unknown catalogue code (accepted, wholly self-paid), a
 negative price, a settlement sent twice with the same msgid (one settlement, the same answer),
@@ -18,7 +19,7 @@ from yibao.interface.gateway import signed_headers
 from yibao.storage import db
 from yibao.storage import schema as s
 
-tmp = Path(tempfile.mkdtemp()); url = f"sqlite:///{tmp/'bad.sqlite'}"
+tmp = Path(tempfile.mkdtemp()); url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tmp/'bad.sqlite'}"
 claims, keys = b.prepare(argparse.Namespace(claims=3, persons=20, seed=5), url, tmp)
 port = b.free_port()
 srv = subprocess.Popen([sys.executable, "-m", "yibao.cli", "serve", "--port", str(port), "--database-url", url, "--data-dir", str(tmp)],
